@@ -1,0 +1,38 @@
+//! The vocabulary every exhunt crate speaks.
+//!
+//! Pure data with serde: no I/O. A scan, a hunt and a notification campaign all describe what they saw with the
+//! types here, so a finding produced by one can be stored, printed or replayed by another.
+//!
+//! * [`Build`]: an Exchange build number (`15.1.2176.9`, `15.01.2176.009` or the CU-level `15.1.2176`).
+//! * [`BuildVerdict`] / [`ChainVerdict`]: what the knowledge base says about a build, per attack chain.
+//! * [`Finding`] / [`Evidence`] / [`Locator`]: what a rule found and where.
+//! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
+//! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
+
+mod build;
+mod finding;
+mod time_fmt;
+mod verdict;
+
+pub use build::{Build, BuildParseError};
+pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
+pub use time_fmt::Timestamp;
+pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
+
+/// A value that travels in the output envelope `{"type": TYPE, "v": VERSION, "data": …}`.
+pub trait Record: serde::Serialize {
+    /// The envelope's `type`.
+    const TYPE: &'static str;
+    /// The schema version of `data` for this type; bumped on any incompatible change.
+    const VERSION: u32 = 1;
+}
+
+impl Record for Finding {
+    const TYPE: &'static str = "finding";
+}
+impl Record for BuildVerdict {
+    const TYPE: &'static str = "build-verdict";
+}
+impl Record for ErrorRecord {
+    const TYPE: &'static str = "error";
+}

@@ -193,7 +193,10 @@ impl Catalog {
                     continue;
                 }
                 Err(e) => {
-                    diags.push(Diagnostic::error("K018", display, e.to_string()).at(line, col_of("build_long")));
+                    diags.push(
+                        Diagnostic::error("K018", display, format!("malformed build `{}`: {}", e.input, e.reason))
+                            .at(line, col_of("build_long") + e.column.saturating_sub(1)),
+                    );
                     continue;
                 }
             };
@@ -209,7 +212,10 @@ impl Catalog {
                         consistent = false;
                     }
                     Err(e) => {
-                        diags.push(Diagnostic::error("K018", display, e.to_string()).at(line, col_of(col)));
+                        diags.push(
+                            Diagnostic::error("K018", display, format!("malformed build `{}`: {}", e.input, e.reason))
+                                .at(line, col_of(col) + e.column.saturating_sub(1)),
+                        );
                         consistent = false;
                     }
                 }
@@ -415,7 +421,14 @@ impl Catalog {
             update: row.map(|r| r.update.clone()).filter(|s| !s.is_empty()),
             kb: row.map(|r| r.kb.clone()).filter(|s| !s.is_empty()),
             release_date: row.map(|r| r.release_date.clone()),
-            matched: if row.is_some() { "exact" } else { "product" }.to_string(),
+            matched: if row.is_some() {
+                "exact"
+            } else if !build.is_exact() && !self.cu_rows(build).is_empty() {
+                "cu"
+            } else {
+                "product"
+            }
+            .to_string(),
             chains,
         }
     }

@@ -26,7 +26,8 @@ pub struct Diagnostic {
     pub message: String,
     /// The file (as the user named it) or a pseudo-location such as `argument 2`.
     pub file: String,
-    /// 1-based line and column; 0 when the problem is about the whole file.
+    /// 1-based line and column; 0 when the problem is about the whole file. A one-line input (a command-line
+    /// argument) has line 0 and a column.
     pub line: usize,
     pub col: usize,
     pub help: Option<String>,
@@ -81,6 +82,8 @@ impl fmt::Display for Diagnostic {
         writeln!(f, "{level}[{}]: {}", self.code, self.message)?;
         if self.line > 0 {
             write!(f, "  --> {}:{}:{}", self.file, self.line, self.col)?;
+        } else if self.col > 0 {
+            write!(f, "  --> {}, column {}", self.file, self.col)?;
         } else {
             write!(f, "  --> {}", self.file)?;
         }
@@ -131,6 +134,11 @@ pub const CODES: &[(&str, &str)] = &[
     ("K022", "a path rule pattern is not a valid glob or regex"),
     ("K023", "a rule's sample does not give the expected result (kb test)"),
     ("K024", "a file in the knowledge base folder that no loader reads"),
+    ("K030", "an IOC path is not absolute, names a folder, uses an unknown `%VARIABLE%` or misuses a wildcard"),
+    (
+        "K031",
+        "an IOC value does not have the form its kind needs (a file name with a folder, a malformed domain, a user agent not written as logged)",
+    ),
 ];
 
 #[cfg(test)]
@@ -162,5 +170,42 @@ mod tests {
         let n = seen.len();
         seen.dedup();
         assert_eq!(seen.len(), n);
+    }
+}
+
+/// The JSON Lines form of a diagnostic (`"type": "diagnostic"`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosticRecord {
+    /// `error` or `warning`.
+    pub level: String,
+    pub code: String,
+    pub message: String,
+    pub file: String,
+    /// 1-based; 0 when the diagnostic is about a whole file.
+    pub line: usize,
+    pub col: usize,
+    pub help: Option<String>,
+}
+
+impl exhunt_model::Record for DiagnosticRecord {
+    const TYPE: &'static str = "diagnostic";
+}
+
+impl Diagnostic {
+    /// The record printed by `--format jsonl`.
+    pub fn to_record(&self) -> DiagnosticRecord {
+        DiagnosticRecord {
+            level: match self.level {
+                Level::Error => "error".into(),
+                Level::Warning => "warning".into(),
+            },
+            code: self.code.to_string(),
+            message: self.message.clone(),
+            file: self.file.clone(),
+            line: self.line,
+            col: self.col,
+            help: self.help.clone(),
+        }
     }
 }

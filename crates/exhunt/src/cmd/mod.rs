@@ -1,0 +1,36 @@
+use crate::cli::{Cli, Command};
+use crate::exit::{Code, UsageError};
+use exhunt_kb::{Diagnostic, Kb};
+use std::path::Path;
+
+mod kb;
+
+pub fn run(cli: Cli) -> anyhow::Result<Code> {
+    match cli.command {
+        Command::Kb(cmd) => kb::run(cmd),
+    }
+}
+
+/// Loads the knowledge base named by `--kb`, or the built-in one. A knowledge base with errors is a configuration
+/// error: its diagnostics are printed and the command stops with exit 3.
+pub fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
+    let Some(dir) = dir else { return Ok(Kb::builtin()) };
+    if !dir.is_dir() {
+        return Err(UsageError(format!("knowledge base `{}` is not a folder", dir.display())).into());
+    }
+    let (kb, diags) = Kb::load_dir(dir);
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+    if !errors.is_empty() {
+        for d in &errors {
+            eprintln!("{d}");
+        }
+        return Err(UsageError(format!(
+            "knowledge base `{}` has {} error(s); run `exhunt kb check {}` for details",
+            dir.display(),
+            errors.len(),
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(kb)
+}

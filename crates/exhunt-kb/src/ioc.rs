@@ -902,7 +902,8 @@ pub fn parse_pack(file: &KbFile, diags: &mut Vec<Diagnostic>) -> Option<IocPack>
         );
         return None;
     };
-    let mut pack = cx.header(header)?;
+    // A bad header drops the pack, but its entries are still checked so that one run reports every problem.
+    let (mut pack, header_ok) = cx.header(header)?;
     let mut seen: HashMap<(IocKind, String), usize> = HashMap::new();
     for (kind, value) in tables {
         let span = value.span();
@@ -932,7 +933,7 @@ pub fn parse_pack(file: &KbFile, diags: &mut Vec<Diagnostic>) -> Option<IocPack>
             pack.entries.push(entry);
         }
     }
-    Some(pack)
+    header_ok.then_some(pack)
 }
 
 /// Load context: the file being read, where diagnostics go, and whether the current item is still good.
@@ -1020,7 +1021,8 @@ impl Cx<'_> {
         text
     }
 
-    fn header(&mut self, value: Spanned<DeValue>) -> Option<IocPack> {
+    /// The pack (without entries) and whether its header is valid. `None` when the header cannot be read at all.
+    fn header(&mut self, value: Spanned<DeValue>) -> Option<(IocPack, bool)> {
         let span = value.span();
         if !value.get_ref().is_table() {
             self.push(Level::Error, "K003", span.start, "`pack` must be a table".into(), Some("write `[pack]`".into()));
@@ -1081,10 +1083,7 @@ impl Cx<'_> {
         let updated = raw.updated.as_ref().map(|u| self.date(u, "updated"));
         let license = self.text(&raw.license, "license");
         let description = self.text(&raw.description, "description");
-        if !self.ok {
-            return None;
-        }
-        Some(IocPack {
+        let pack = IocPack {
             id,
             title,
             source,
@@ -1096,7 +1095,8 @@ impl Cx<'_> {
             file: self.file.rel.clone(),
             display: self.file.display.clone(),
             entries: Vec::new(),
-        })
+        };
+        Some((pack, self.ok))
     }
 
     /// Validates one entry; returns it with its duplicate key and the offset of its value.

@@ -37,7 +37,7 @@ impl<K: AsRef<str>, V: AsRef<str>> Fields for [(K, V)] {
 
 impl<K: AsRef<str>, V: AsRef<str>> Fields for Vec<(K, V)> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.as_slice().get(name)
+        Fields::get(self.as_slice(), name)
     }
 }
 

@@ -113,6 +113,11 @@ impl FileRules {
         self.meta.is_empty()
     }
 
+    /// True when the rule with this id compiled.
+    pub fn has(&self, id: &str) -> bool {
+        self.by_namespace.contains_key(id)
+    }
+
     /// True when some rule applies to a file with this path and size (by its scope): a caller can skip reading
     /// files no rule wants.
     pub fn wants(&self, path: Option<&str>, size: u64) -> bool {

@@ -1,1 +1,52 @@
-//! stub
+//! Evaluation without I/O: the knowledge base's rules compiled once, then run over records, paths and bytes that the
+//! caller read.
+//!
+//! * [`LogRules`]: log rules over [`Fields`] of one record, behind an Aho-Corasick prefilter over the raw record.
+//! * [`PathRules`]: globs and regexes over normalised Windows paths and file names ([`normalize_path`]).
+//! * [`FileRules`]: YARA source compiled with yara-x, scanned over bytes; hits carry the matching offsets.
+//!
+//! [`check`] compiles every rule and returns what does not compile (the part of `exhunt kb check` that needs a
+//! compiler; the loader's own diagnostics come from [`exhunt_kb::Kb::load`]). [`selftest`] runs every rule over its
+//! own positive and negative samples (`exhunt kb test`).
+//!
+//! ```
+//! use exhunt_detect::{LogRules, PathRules};
+//! let kb = exhunt_kb::Kb::builtin();
+//! let (logs, _) = LogRules::new(&kb);
+//! let record = [("AnchorMailbox", "ServerInfo~a]@ex01.contoso.test:444/ecp/proxyLogon.ecp?#")];
+//! let raw = b"...,ServerInfo~a]@ex01.contoso.test:444/ecp/proxyLogon.ecp?#,...";
+//! assert!(logs.matches("httpproxy", raw, &record[..]).contains(&"EXH-LOG-0001"));
+//! let (paths, _) = PathRules::new(&kb);
+//! assert!(!paths.matches(r"C:\inetpub\wwwroot\aspnet_client\shell.aspx").is_empty());
+//! ```
+
+mod error;
+mod fields;
+mod file;
+mod locate;
+mod log;
+mod path;
+mod selftest;
+
+pub use error::DetectError;
+pub use fields::Fields;
+pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
+pub use log::{Candidates, LogRules};
+pub use path::{PathRules, normalize_path};
+pub use selftest::{SampleResult, SelfTest, selftest};
+
+use exhunt_kb::{Diagnostic, Kb};
+
+/// Compiles every rule of `kb` and returns what does not compile: K010 (log rule regex), K011 (YARA, positioned in
+/// the TOML or `.yar` file), K022 (path rule glob or regex), and K044 warnings (YARA compiler warnings).
+///
+/// Diagnostics come in rule-file order. The loader's diagnostics are not repeated here.
+pub fn check(kb: &Kb) -> Vec<Diagnostic> {
+    let (_, file) = FileRules::new(kb);
+    let (_, log) = LogRules::new(kb);
+    let (_, path) = PathRules::new(kb);
+    let mut all: Vec<Diagnostic> = file.into_iter().chain(log).chain(path).collect();
+    // Stable: diagnostics of one file keep the order in which they were found.
+    all.sort_by(|a, b| a.file.cmp(&b.file));
+    all
+}

@@ -5,7 +5,7 @@
 //! in a glob `*` stays inside one path component and `**` crosses components.
 
 use crate::locate;
-use exhunt_kb::rules::{PathPattern, PatternKind, RuleBody};
+use exhunt_kb::rules::{PathPattern, RuleBody};
 use exhunt_kb::{Diagnostic, Kb, Rule};
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexBuilder};
@@ -53,7 +53,6 @@ impl PatternSet {
     }
 }
 
-#[derive(Default)]
 struct SetBuilder {
     path_globs: GlobSetBuilder,
     path_glob_owner: Vec<usize>,
@@ -61,6 +60,19 @@ struct SetBuilder {
     name_glob_owner: Vec<usize>,
     path_regexes: Vec<(Regex, usize)>,
     name_regexes: Vec<(Regex, usize)>,
+}
+
+impl Default for SetBuilder {
+    fn default() -> Self {
+        SetBuilder {
+            path_globs: GlobSetBuilder::new(),
+            path_glob_owner: Vec::new(),
+            name_globs: GlobSetBuilder::new(),
+            name_glob_owner: Vec::new(),
+            path_regexes: Vec::new(),
+            name_regexes: Vec::new(),
+        }
+    }
 }
 
 impl SetBuilder {
@@ -168,6 +180,11 @@ impl PathRules {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// Ids of the compiled rules.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
     }
 
     /// Ids of the rules that match `path` (any Windows or `/` spelling; it is normalised here).

@@ -695,10 +695,10 @@ fn glob_segment(seg: &str) -> String {
 fn compile_path(raw: &str) -> Result<PathKey, PatternError> {
     const ABSOLUTE_HELP: &str = "start the path with a drive (`C:\\`), a `\\` (any drive), a `%VARIABLE%` such as `%ProgramFiles%` or `%ExchangeInstallPath%`, or `**\\` (any folder)";
     let parts: Vec<&str> = raw.split(['\\', '/']).collect();
-    let first = parts[0];
-    let mut segs: Vec<String> = Vec::new();
-    let rest: &[&str] = &parts[1..];
-    if is_drive(first) {
+    let (first, rest) = (parts[0], &parts[1..]);
+    // The root: a drive or a leading separator (any drive: dropped), a `%VARIABLE%` (its folders), or `**`.
+    let mut segs: Vec<String> = if is_drive(first) {
+        Vec::new()
     } else if first.is_empty() {
         if rest.first().is_some_and(|p| p.is_empty()) {
             return Err(PatternError(
@@ -706,10 +706,11 @@ fn compile_path(raw: &str) -> Result<PathKey, PatternError> {
                 "write the local path (`C:\\inetpub\\…`): a UNC path to this host matches as its local path",
             ));
         }
+        Vec::new()
     } else if first.len() > 2 && first.starts_with('%') && first.ends_with('%') {
         let var = first.to_ascii_lowercase();
         match PATH_VARS.iter().find(|(v, _)| *v == var) {
-            Some((_, expansion)) => segs.extend(expansion.iter().map(|s| (*s).to_string())),
+            Some((_, expansion)) => expansion.iter().map(|s| (*s).to_string()).collect(),
             None => {
                 return Err(PatternError(
                     format!("unknown variable `{first}` in path `{raw}`"),
@@ -718,10 +719,10 @@ fn compile_path(raw: &str) -> Result<PathKey, PatternError> {
             }
         }
     } else if first == "**" {
-        segs.push("**".to_string());
+        vec!["**".to_string()]
     } else {
         return Err(PatternError(format!("path `{raw}` is not absolute"), ABSOLUTE_HELP));
-    }
+    };
     if rest.is_empty() || rest.iter().all(|p| p.is_empty()) {
         return Err(PatternError(
             format!("path `{raw}` names a folder, not files"),
@@ -854,14 +855,26 @@ pub fn load(files: &KbFiles, diags: &mut Vec<Diagnostic>) -> IocSet {
 }
 
 /// Parses and validates one pack file. Returns `None` when the file or its header is unusable (the diagnostics say
-/// why); otherwise the pack with every valid entry.
+/// why); otherwise the pack with every valid entry. The file's diagnostics are pushed in line order.
 pub fn parse_pack(file: &KbFile, diags: &mut Vec<Diagnostic>) -> Option<IocPack> {
+    let start = diags.len();
+    let pack = parse_pack_unsorted(file, diags);
+    diags[start..].sort_by_key(|d| (d.line, d.col));
+    pack
+}
+
+fn parse_pack_unsorted(file: &KbFile, diags: &mut Vec<Diagnostic>) -> Option<IocPack> {
     let mut cx = Cx { file, diags, ok: true };
     let root = match DeTable::parse(&file.text) {
         Ok(t) => t,
         Err(e) => {
             let at = e.span().map(|s| s.start).unwrap_or(0);
-            cx.push(Level::Error, "K002", at, format!("TOML syntax error: {}", one_line(e.message())), None);
+            let msg = one_line(e.message());
+            let help = msg.contains("escaped value").then(|| {
+                "in a double-quoted string `\\` starts an escape: write Windows paths in single quotes ('C:\\inetpub\\…')"
+                    .to_string()
+            });
+            cx.push(Level::Error, "K002", at, format!("TOML syntax error: {msg}"), help);
             return None;
         }
     };
@@ -1003,7 +1016,7 @@ impl Cx<'_> {
                     Level::Error,
                     "K003",
                     v.span().start,
-                    format!("`{what}` must be a date, not a {}", other.type_str()),
+                    format!("`{what}` must be a date, not {}", with_article(other.type_str())),
                     Some("write it as \"YYYY-MM-DD\"".into()),
                 );
                 return String::new();
@@ -1207,7 +1220,7 @@ impl Cx<'_> {
                         "K007",
                         value_at,
                         format!("{algo} hash `{raw_value}` has {} hex digits, not {}", hex.len(), algo.hex_len()),
-                        Some(format!("a {algo} hash is {} hex digits{other}", algo.hex_len())),
+                        Some(format!("{} hash is {} hex digits{other}", with_article(algo.as_str()), algo.hex_len())),
                     );
                 }
                 let file_name = self.opt_text(&raw.name, "name");
@@ -1328,6 +1341,12 @@ fn check_domain(d: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// "an integer", "an md5", "a string".
+fn with_article(word: &str) -> String {
+    let an = word.starts_with(['a', 'e', 'i', 'o', 'u']) || word == "md5";
+    format!("{} {word}", if an { "an" } else { "a" })
 }
 
 fn valid_id(id: &str) -> bool {
@@ -1465,7 +1484,7 @@ description = "test"
         assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
         assert_eq!(IpNet::parse("1.2.3.4/32").expect("parses").to_string(), "1.2.3.4");
         assert_eq!(IpNet::parse("::ffff:1.2.3.4").expect("parses").to_string(), "1.2.3.4");
-        assert!(IpNet::parse("10.0.0.1/8").unwrap_err().contains("host bits"));
+        assert!(IpNet::parse("10.0.0.1/8").expect_err("host bits").contains("host bits"));
         assert!(IpNet::parse("10.0.0.0/33").is_err());
         assert!(IpNet::parse("10.0.0.0/+8").is_err());
         assert!(IpNet::parse("34.90.207[.]23").is_err());

@@ -55,7 +55,7 @@ pub struct PathPattern {
     pub pattern: Located,
 }
 
-/// A sample path.
+/// A sample path: a string, or a table with `path` and an optional `name`.
 #[derive(Clone, Debug)]
 pub struct PathSample {
     pub info: SampleInfo,
@@ -63,6 +63,7 @@ pub struct PathSample {
 }
 
 const PATH_KEYS: &[&str] = &["match", "exclude"];
+const SAMPLE_KEYS: &[&str] = &["name", "path"];
 
 pub(super) fn read(r: &mut Reader<'_>, root: &DeTable<'_>) -> Option<PathRule> {
     let Some(v) = read::get(root, "path") else {
@@ -117,7 +118,21 @@ fn read_patterns(r: &mut Reader<'_>, v: &Value<'_>, what: &str) -> Option<Vec<Pa
     ok.then_some(out)
 }
 
-fn read_sample(r: &mut Reader<'_>, v: &Value<'_>, info: SampleInfo) -> Option<PathSample> {
-    let s = r.text(v, "a path rule sample")?;
-    Some(PathSample { info, path: s.value })
+fn read_sample(r: &mut Reader<'_>, v: &Value<'_>, mut info: SampleInfo) -> Option<PathSample> {
+    match v.get_ref().as_table() {
+        None => {
+            let s = r.text(v, "a path rule sample")?;
+            Some(PathSample { info, path: s.value })
+        }
+        Some(t) => {
+            r.check_keys(t, SAMPLE_KEYS, "a path sample");
+            info.name = read::get(t, "name").and_then(|n| r.text(n, "`name`")).map(|n| n.value);
+            let Some(p) = read::get(t, "path") else {
+                r.missing(info.offset, "path", "a path sample");
+                return None;
+            };
+            let path = r.text(p, "`path`")?;
+            Some(PathSample { info, path: path.value })
+        }
+    }
 }

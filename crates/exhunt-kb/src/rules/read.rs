@@ -9,6 +9,9 @@ use toml::de::{DeTable, DeValue};
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
+/// Keys that belong at the top of a rule file; found in a sub-table they were written below a `[table]` header.
+const TOP_LEVEL: &[&str] = &["positive", "negative", "references", "remediation", "tags", "cve", "description"];
+
 /// Reads values out of one rule file and records what went wrong.
 pub(crate) struct Reader<'a> {
     pub file: &'a KbFile,
@@ -44,8 +47,12 @@ impl<'a> Reader<'a> {
         for (key, _) in table.iter() {
             let k: &str = key.get_ref();
             if !known.contains(&k) {
-                self.error("K003", key.span().start, format!("unknown key `{k}` in {what}")).help =
-                    Some(format!("known keys: {}", known.join(", ")));
+                let help = if TOP_LEVEL.contains(&k) && !known.contains(&"id") {
+                    format!("`{k}` is a top-level key: move it above the first `[table]` header")
+                } else {
+                    format!("known keys: {}", known.join(", "))
+                };
+                self.error("K003", key.span().start, format!("unknown key `{k}` in {what}")).help = Some(help);
             }
         }
     }

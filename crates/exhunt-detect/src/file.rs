@@ -41,7 +41,8 @@ impl Meta {
         match path {
             Some(p) if !self.extensions.is_empty() => {
                 let name = p.rsplit(['/', '\\']).next().unwrap_or(p);
-                name.rsplit_once('.').is_some_and(|(_, ext)| self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+                name.rsplit_once('.')
+                    .is_some_and(|(_, ext)| self.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
             }
             _ => true,
         }

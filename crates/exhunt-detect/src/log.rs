@@ -202,9 +202,9 @@ fn eval_cond<F: Fields + ?Sized>(c: &CCond, record: &F) -> bool {
                 (Matcher::Equals { values, case_sensitive }, Some(v)) => {
                     values.iter().any(|x| if *case_sensitive { v == x } else { v.eq_ignore_ascii_case(x) })
                 }
-                (Matcher::StartsWith { values, case_sensitive }, Some(v)) => values.iter().any(|x| {
-                    v.len() >= x.len() && eq_bytes(&v.as_bytes()[..x.len()], x.as_bytes(), *case_sensitive)
-                }),
+                (Matcher::StartsWith { values, case_sensitive }, Some(v)) => values
+                    .iter()
+                    .any(|x| v.len() >= x.len() && eq_bytes(&v.as_bytes()[..x.len()], x.as_bytes(), *case_sensitive)),
                 (Matcher::EndsWith { values, case_sensitive }, Some(v)) => values.iter().any(|x| {
                     v.len() >= x.len() && eq_bytes(&v.as_bytes()[v.len() - x.len()..], x.as_bytes(), *case_sensitive)
                 }),
@@ -269,7 +269,9 @@ fn compile_test(kb: &Kb, rule: &Rule, t: &FieldTest, diags: &mut Vec<Diagnostic>
                     Err(e) => {
                         let (what, inner) = locate::regex_problem(&l.value, &e);
                         let d = Diagnostic::error("K010", &rule.display, format!("regex does not compile: {what}"))
-                            .with_help("the syntax is that of the Rust `regex` crate (no look-around, no backreferences)");
+                            .with_help(
+                                "the syntax is that of the Rust `regex` crate (no look-around, no backreferences)",
+                            );
                         diags.push(match inner {
                             Some(i) => locate::in_string(d, kb, &rule.rel, l.offset, &l.value, i),
                             None => locate::at(d, kb, &rule.rel, l.offset),
@@ -323,5 +325,61 @@ mod tests {
         let re = Regex::new(&like_to_regex("a.b?")).expect("compiles");
         assert!(re.is_match("a.bc"));
         assert!(!re.is_match("axbc"));
+    }
+}
+
+#[cfg(test)]
+mod semantics {
+    use super::*;
+    use exhunt_kb::{KbFile, KbFiles};
+
+    fn rules(condition: &str) -> LogRules {
+        let text = format!(
+            "id = \"EXH-LOG-0001\"\ntitle = \"t\"\nkind = \"context\"\nseverity = \"info\"\nreferences = [\"r\"]\n\
+             remediation = \"x\"\n[[positive]]\nrecord = {{ A = \"lit\" }}\n[[negative]]\nrecord = {{ A = \"b\" }}\n\
+             [log]\nsources = [\"oab-generator\"]\nprefilter = [\"lit\"]\ncondition = {condition}\n"
+        );
+        let files = KbFiles {
+            root: None,
+            files: vec![KbFile { rel: "rules/log/exh-log-0001.toml".into(), display: "t.toml".into(), text }],
+        };
+        let (kb, diags) = Kb::load(files);
+        assert!(diags.iter().all(|d| d.code == "K018"), "{diags:?}");
+        let (r, diags) = LogRules::new(&kb);
+        assert!(diags.is_empty(), "{diags:?}");
+        r
+    }
+
+    fn hit(r: &LogRules, rec: &[(&str, &str)]) -> bool {
+        let raw: Vec<&str> = rec.iter().map(|(_, v)| *v).collect();
+        !r.matches("oab-generator", raw.join("\n").as_bytes(), rec).is_empty()
+    }
+
+    #[test]
+    fn operators_ignore_ascii_case_unless_told() {
+        let r = rules(r#"{ all = [{ field = "A", startswith = "LIT" }, { field = "B", endswith = ["x", "Y"] }] }"#);
+        assert!(hit(&r, &[("A", "lit-1"), ("B", "ay")]));
+        assert!(!hit(&r, &[("A", "lit-1"), ("B", "az")]));
+        let r = rules(r#"{ all = [{ field = "A", equals = "Lit", case_sensitive = true }] }"#);
+        assert!(!hit(&r, &[("A", "lit")]));
+        assert!(hit(&r, &[("A", "Lit")]));
+    }
+
+    #[test]
+    fn missing_fields_fail_every_test_but_exists_false() {
+        let r = rules(r#"{ all = [{ field = "A", contains = "lit" }], none = [{ field = "C", exists = true }] }"#);
+        assert!(hit(&r, &[("A", "xlitx")]));
+        assert!(!hit(&r, &[("A", "xlitx"), ("C", "")]));
+        let r = rules(r#"{ all = [{ field = "A", contains = "lit" }], any = [{ field = "Missing", regex = ".*" }] }"#);
+        assert!(!hit(&r, &[("A", "lit")]));
+    }
+
+    #[test]
+    fn the_prefilter_gates_evaluation() {
+        let r = rules(r#"{ all = [{ field = "A", like = "*" }] }"#);
+        assert!(r.prefilter("oab-generator", b"nothing to see").is_empty());
+        assert!(!r.prefilter("oab-generator", b"a LIT b").is_empty());
+        assert!(r.prefilter("iis", b"lit").is_empty(), "another source has no rules");
+        assert!(r.wants("oab-generator") && !r.wants("iis"));
     }
 }

@@ -80,8 +80,9 @@ impl SetBuilder {
     fn add(&mut self, kb: &Kb, rule: &Rule, p: &PathPattern, owner: usize, diags: &mut Vec<Diagnostic>) -> bool {
         let text = &p.pattern.value;
         let fail = |msg: String| {
-            Diagnostic::error("K022", &rule.display, msg)
-                .with_help("a glob uses `*`, `?`, `**`, `[…]`, `{a,b}`; a regex uses Rust `regex` syntax over `/`-separated paths")
+            Diagnostic::error("K022", &rule.display, msg).with_help(
+                "a glob uses `*`, `?`, `**`, `[…]`, `{a,b}`; a regex uses Rust `regex` syntax over `/`-separated paths",
+            )
         };
         if p.kind.is_glob() {
             let normalised = text.replace('\\', "/");
@@ -242,7 +243,10 @@ mod tests {
 
     #[test]
     fn normalises_windows_spellings() {
-        assert_eq!(normalize_path(r"C:\inetpub\wwwroot\aspnet_client\x.aspx"), "C:/inetpub/wwwroot/aspnet_client/x.aspx");
+        assert_eq!(
+            normalize_path(r"C:\inetpub\wwwroot\aspnet_client\x.aspx"),
+            "C:/inetpub/wwwroot/aspnet_client/x.aspx"
+        );
         assert_eq!(normalize_path(r"\\?\C:\a\\b\"), "C:/a/b");
         assert_eq!(normalize_path(r"\\127.0.0.1\c$\inetpub"), "//127.0.0.1/c$/inetpub");
         assert_eq!(normalize_path(r"\\?\UNC\srv\share\a"), "//srv/share/a");

@@ -59,10 +59,12 @@ impl SampleResult {
                 &self.file,
                 format!("`{}` could not be evaluated on its {} sample: {e}", self.rule, self.sample),
             ),
-            (None, true) => {
-                Diagnostic::error("K023", &self.file, format!("`{}` does not match its {} sample", self.rule, self.sample))
-                    .with_help("a rule must match every positive sample: fix the rule, or the sample if it is wrong")
-            }
+            (None, true) => Diagnostic::error(
+                "K023",
+                &self.file,
+                format!("`{}` does not match its {} sample", self.rule, self.sample),
+            )
+            .with_help("a rule must match every positive sample: fix the rule, or the sample if it is wrong"),
             (None, false) => {
                 Diagnostic::error("K023", &self.file, format!("`{}` matches its {} sample", self.rule, self.sample))
                     .with_help("a rule must not match any negative sample: narrow the rule, or fix the sample")
@@ -124,11 +126,8 @@ pub fn selftest(kb: &Kb) -> SelfTest {
 }
 
 fn result(kb: &Kb, rule: &Rule, info: &SampleInfo, got: bool, error: Option<String>) -> SampleResult {
-    let (line, col) = kb
-        .files
-        .get(&rule.rel)
-        .map(|f| exhunt_kb::diag::line_col(&f.text, info.offset))
-        .unwrap_or((0, 0));
+    let (line, col) =
+        kb.files.get(&rule.rel).map(|f| exhunt_kb::diag::line_col(&f.text, info.offset)).unwrap_or((0, 0));
     SampleResult {
         rule: rule.id.clone(),
         sample: info.label(),

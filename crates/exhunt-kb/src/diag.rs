@@ -140,7 +140,10 @@ pub const CODES: &[(&str, &str)] = &[
         "an IOC value does not have the form its kind needs (a file name with a folder, a malformed domain, a user agent not written as logged)",
     ),
     ("K040", "a rule file is not in `rules/log/`, `rules/file/` or `rules/path/`"),
-    ("K041", "a prefilter literal holds a character that log encodings change (quote, comma, backslash, `<`, `>`, `&`, control)"),
+    (
+        "K041",
+        "a prefilter literal holds a character that log encodings change (quote, comma, backslash, `<`, `>`, `&`, control)",
+    ),
     ("K042", "a log rule tests a field that none of its sources has (warning)"),
     ("K043", "a prefilter literal is shorter than 3 bytes (warning)"),
     ("K044", "a YARA compiler warning (warning)"),

@@ -526,6 +526,21 @@ mod tests {
     }
 
     #[test]
+    fn string_content_maps_literal_and_plain_strings() {
+        let text = "a = 'x(y'\nb = '''\nline1\n(z'''\nc = \"p\\\\q(\"\nd = \"plain(\"\n";
+        let a = text.find("'x").expect("a");
+        assert_eq!(offset_in_string(text, a, "x(y", 1), a + 2);
+        let b = text.find("'''").expect("b");
+        let off = offset_in_string(text, b, "line1\n(z", 6);
+        assert_eq!(&text[off..off + 2], "(z");
+        let c = text.find("\"p").expect("c");
+        assert_eq!(string_content(text, c, "p\\q("), (c + 1, false), "escapes: no byte-for-byte mapping");
+        assert_eq!(offset_in_string(text, c, "p\\q(", 3), c);
+        let d = text.find("\"plain").expect("d");
+        assert_eq!(offset_in_string(text, d, "plain(", 5), d + 6);
+    }
+
+    #[test]
     fn rule_type_comes_from_the_folder() {
         assert_eq!(type_of("rules/log/exh-log-0001.toml"), Some(RuleType::Log));
         assert_eq!(type_of("rules/file/sub/exh-file-0001.toml"), Some(RuleType::File));

@@ -11,11 +11,13 @@
 
 mod build;
 mod finding;
+mod host;
 mod time_fmt;
 mod verdict;
 
 pub use build::{Build, BuildParseError};
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
+pub use host::{BuildSpan, Coverage, HostReport, HostVerdict};
 pub use time_fmt::Timestamp;
 pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
 
@@ -35,4 +37,7 @@ impl Record for BuildVerdict {
 }
 impl Record for ErrorRecord {
     const TYPE: &'static str = "error";
+}
+impl Record for HostReport {
+    const TYPE: &'static str = "host-report";
 }

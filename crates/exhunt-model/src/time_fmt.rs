@@ -46,7 +46,7 @@ impl fmt::Display for Timestamp {
         )?;
         let nanos = t.nanosecond();
         if nanos != 0 {
-            if nanos % 1_000_000 == 0 {
+            if nanos.is_multiple_of(1_000_000) {
                 write!(f, ".{:03}", nanos / 1_000_000)?;
             } else {
                 write!(f, ".{:09}", nanos)?;

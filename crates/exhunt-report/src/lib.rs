@@ -17,13 +17,17 @@
 //! Records are written and flushed as they are produced, so a killed run keeps everything up to the kill.
 //! The full field reference is `docs/output.md`; the tests in `tests/envelope.rs` pin it with `deny_unknown_fields`.
 
+mod html;
 mod jsonl;
 mod table;
 mod text;
+mod timeline;
 
+pub use html::{escape_html, render_html};
 pub use jsonl::{Envelope, JsonlWriter};
 pub use table::{Table, findings_table, verdict_table};
 pub use text::{escape_terminal, truncate_chars};
+pub use timeline::{TIMELINE_COLUMNS, csv_safe, write_timeline};
 
 use std::str::FromStr;
 

@@ -1,0 +1,70 @@
+//! The shipped rules over the real corpus in `../shared/corpus`, read in place (never copied into the repository).
+//! Each assertion follows the file's `expect` in the corpus manifest.
+
+use exhunt_detect::FileRules;
+use exhunt_kb::Kb;
+use std::path::{Path, PathBuf};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+}
+
+fn shipped() -> Kb {
+    Kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kb")).0
+}
+
+/// Ids of the file rules that match the corpus file at `rel`.
+fn file_hits(rules: &FileRules, rel: &str) -> Vec<String> {
+    let path = corpus().join(rel);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("corpus file {}: {e}", path.display()));
+    let hits = rules.scan(Some(rel), &data).expect("scan");
+    hits.iter().map(|h| h.rule.to_string()).collect()
+}
+
+#[test]
+fn china_chopper_rule_matches_the_chopper_one_liners() {
+    let kb = shipped();
+    let (rules, diags) = FileRules::new(&kb);
+    assert!(diags.is_empty(), "{diags:?}");
+    for rel in [
+        // "webshell: China Chopper (canonical one-liner)"
+        "webshells/chopper/tennc_aspx_editor.aspx",
+        // "webshell: China Chopper (JScript eval/unsafe); note GIF89a header before page directive"
+        "webshells/chopper/tennc_caidao-shell_ice.aspx",
+        // "webshell: dropper (ASHX) embedding China Chopper string" (split into concatenated strings)
+        "webshells/chopper/xl7dev_Ashx_write_aspx_file.ashx",
+        // "webshell component: XSLT msxsl:script payload": its script is eval(Request.Item['a'],'unsafe')
+        "webshells/other_aspx/xl7dev_xml_xml.aspx",
+    ] {
+        assert_eq!(file_hits(&rules, rel), ["EXH-FILE-0001"], "{rel}");
+    }
+}
+
+#[test]
+fn china_chopper_offsets_point_at_the_eval() {
+    let kb = shipped();
+    let (rules, _) = FileRules::new(&kb);
+    let rel = "webshells/chopper/tennc_caidao-shell_ice.aspx";
+    let data = std::fs::read(corpus().join(rel)).expect("corpus file");
+    let hits = rules.scan(Some(rel), &data).expect("scan");
+    let m = &hits[0].matches[0];
+    assert_eq!(m.yara_rule, "EXH_China_Chopper_ASPX");
+    assert!(data[m.range.clone()].starts_with(b"eval(Request.Item[\"ice\"]"), "{:?}", m.range);
+}
+
+#[test]
+fn no_file_rule_matches_benign_aspnet_pages() {
+    let kb = shipped();
+    let (rules, _) = FileRules::new(&kb);
+    let mut files = Vec::new();
+    for app in ["benign/aspnet/blogengine", "benign/aspnet/mono-xsp"] {
+        for e in std::fs::read_dir(corpus().join(app)).expect("benign folder").filter_map(Result::ok) {
+            files.push(format!("{app}/{}", e.file_name().to_string_lossy()));
+        }
+    }
+    files.sort();
+    assert_eq!(files.len(), 10, "{files:?}");
+    for rel in &files {
+        assert!(file_hits(&rules, rel).is_empty(), "{rel} matched");
+    }
+}

@@ -1,0 +1,322 @@
+//! Finding Exchange and IIS on the evidence: where Exchange is installed and which build, which IIS sites and
+//! virtual directories serve which folders, and where the logs are.
+//!
+//! * Install path and build: the SOFTWARE hive (`<system drive>:\Windows\System32\config\SOFTWARE`, key
+//!   `Microsoft\ExchangeServer\v15\Setup`, values `MsiInstallPath`, `MsiProductMajor`, `MsiProductMinor`,
+//!   `MsiBuildMajor`, `MsiBuildMinor`; `v14` for Exchange 2010) when the evidence has it. A hive that cannot be read
+//!   is a warning (`H008`), not an error. Else the usual paths (`<drive>:\Program Files\Microsoft\Exchange
+//!   Server\V15`, then `V14`) on every drive. Else the folder holding a `Logging\HttpProxy` folder.
+//! * IIS: `<system drive>:\Windows\System32\inetsrv\config\applicationHost.config` ([`apphost`]): sites, bindings,
+//!   applications and virtual directories with their physical paths (`%SystemDrive%`, `%windir%`,
+//!   `%ExchangeInstallPath%` expanded), and each site's log folder.
+//! * The system drive is the first drive (in letter order) holding a `Windows` folder, else `C`.
+
+pub mod apphost;
+pub mod hive;
+
+use crate::error::HuntError;
+use crate::evidence::{EvidenceSource, winpath};
+use crate::readers::{LogFile, LogKind};
+use apphost::{Env, IisConfig};
+use exhunt_model::{Build, ErrorRecord};
+use std::collections::HashSet;
+use std::io::Read;
+
+/// Largest hive read (a SOFTWARE hive of an Exchange server is some 100 MiB).
+pub const MAX_HIVE_BYTES: u64 = 1 << 30;
+/// The HttpProxy fallback search looks at this many files at most.
+pub const MAX_FALLBACK_FILES: usize = 2_000_000;
+
+/// How Exchange's install path was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FoundBy {
+    /// `MsiInstallPath` in the SOFTWARE hive.
+    Registry,
+    /// One of the usual install folders exists.
+    KnownPath,
+    /// The folder above a `Logging\HttpProxy` folder.
+    LogFolder,
+}
+
+impl FoundBy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FoundBy::Registry => "registry",
+            FoundBy::KnownPath => "known-path",
+            FoundBy::LogFolder => "log-folder",
+        }
+    }
+}
+
+/// Where Exchange is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeInstall {
+    /// Normalised, without a trailing `\`: `C:\Program Files\Microsoft\Exchange Server\V15`.
+    pub path: String,
+    pub found_by: FoundBy,
+    /// The build from the hive, when it was read.
+    pub build: Option<Build>,
+    /// The hive's display path and the key read, when the registry was used.
+    pub registry: Option<(String, String)>,
+}
+
+/// A folder of logs of one kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFolder {
+    pub kind: LogKind,
+    /// Normalised Windows path.
+    pub path: String,
+    /// The IIS site id, for IIS log folders of a configured site.
+    pub site: Option<u32>,
+}
+
+/// A virtual directory with its resolved physical path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VdirPath {
+    pub site: String,
+    pub site_id: u32,
+    /// URL path: `/owa`, `/aspnet_client`, `/Exchange`.
+    pub url: String,
+    /// Normalised Windows path.
+    pub physical_path: String,
+}
+
+/// What discovery found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub system_drive: char,
+    pub exchange: Option<ExchangeInstall>,
+    /// The IIS configuration as written, and the display path it was read from.
+    pub iis: Option<(IisConfig, String)>,
+    /// Every virtual directory, resolved.
+    pub vdirs: Vec<VdirPath>,
+    /// Folders to sweep for web shells: every physical path of a virtual directory, Exchange's FrontEnd and
+    /// ClientAccess web roots, the default web root; none inside another (sweeps are recursive). Sorted.
+    pub web_roots: Vec<String>,
+    /// Log folders, by kind then path.
+    pub log_folders: Vec<LogFolder>,
+    /// `<system drive>:\Windows\System32\winevt\Logs`, when the evidence has it.
+    pub event_logs: Option<String>,
+}
+
+/// Discovery's result: the layout and the warnings met (unreadable hive, unexpandable variables, …).
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    pub layout: Layout,
+    pub warnings: Vec<ErrorRecord>,
+}
+
+/// Finds Exchange and IIS on the evidence (see the module documentation).
+pub fn discover(source: &dyn EvidenceSource) -> Discovery {
+    let mut warnings = Vec::new();
+    let mut letters: Vec<char> = source.drives().iter().map(|d| d.letter).collect();
+    letters.sort_unstable();
+    letters.dedup();
+    let system_drive = letters.iter().copied().find(|l| source.is_dir(&format!("{l}:\\Windows"))).unwrap_or('C');
+
+    let exchange = from_registry(source, system_drive, &mut warnings)
+        .or_else(|| from_known_paths(source, &letters))
+        .or_else(|| from_log_folder(source, &letters));
+
+    let env = Env { system_drive, exchange_install: exchange.as_ref().map(|x| x.path.clone()) };
+    let config_path = format!("{system_drive}:\\Windows\\System32\\inetsrv\\config\\applicationHost.config");
+    let iis = source.find(&config_path).and_then(|f| {
+        let parsed = source.open(&f).and_then(|r| apphost::parse(&f.display, r));
+        match parsed {
+            Ok(cfg) => Some((cfg, f.display)),
+            Err(e) => {
+                warnings.push(e.to_record());
+                None
+            }
+        }
+    });
+
+    let mut expand = |raw: &str, what: &str, path: &str| {
+        let (p, unknown) = env.expand(raw);
+        for name in unknown {
+            warnings.push(ErrorRecord {
+                code: Some("H007".into()),
+                message: format!(
+                    "{what} `{raw}` uses `%{name}%`, which exhunt cannot resolve offline; that folder is not searched"
+                ),
+                path: Some(path.to_string()),
+                locator: None,
+            });
+        }
+        p
+    };
+
+    let mut vdirs = Vec::new();
+    let mut log_folders = Vec::new();
+    let mut roots = Vec::new();
+    if let Some((cfg, shown)) = &iis {
+        for site in &cfg.sites {
+            for app in &site.applications {
+                for vd in &app.virtual_directories {
+                    let physical_path = expand(&vd.physical_path, "the physical path", shown);
+                    vdirs.push(VdirPath {
+                        site: site.name.clone(),
+                        site_id: site.id,
+                        url: apphost::Site::url_path(app, vd),
+                        physical_path,
+                    });
+                }
+            }
+            let folder = expand(&site.log_folder(cfg), "the log folder", shown);
+            log_folders.push(LogFolder { kind: LogKind::Iis, path: folder, site: Some(site.id) });
+        }
+    }
+    let default_logs = format!("{system_drive}:\\inetpub\\logs\\LogFiles");
+    if iis.is_none() || source.is_dir(&default_logs) {
+        // Without a configuration, and for logs written before a change of log folder.
+        log_folders.push(LogFolder { kind: LogKind::Iis, path: default_logs, site: None });
+    }
+    roots.extend(vdirs.iter().filter(|v| !v.physical_path.contains('%')).map(|v| v.physical_path.clone()));
+    roots.push(format!("{system_drive}:\\inetpub\\wwwroot"));
+    if let Some(x) = &exchange {
+        roots.push(format!("{}\\FrontEnd\\HttpProxy", x.path));
+        roots.push(format!("{}\\ClientAccess", x.path));
+        for (kind, rel) in [
+            (LogKind::HttpProxy, "Logging\\HttpProxy"),
+            (LogKind::EcpServer, "Logging\\ECP\\Server"),
+            (LogKind::EcpActivity, "Logging\\ECP\\Activity"),
+            (LogKind::OabGenerator, "Logging\\OABGeneratorLog"),
+            (LogKind::CmdletInfra, "Logging\\CmdletInfra"),
+        ] {
+            log_folders.push(LogFolder { kind, path: winpath::join(&x.path, rel), site: None });
+        }
+    }
+    let event_logs = Some(format!("{system_drive}:\\Windows\\System32\\winevt\\Logs")).filter(|p| source.is_dir(p));
+
+    log_folders.retain(|f| !f.path.contains('%'));
+    log_folders.sort_by_key(|f| (f.kind, winpath::key(&f.path)));
+    log_folders.dedup_by(|b, a| a.kind == b.kind && winpath::key(&a.path) == winpath::key(&b.path));
+
+    Discovery {
+        layout: Layout { system_drive, exchange, iis, vdirs, web_roots: outermost(roots), log_folders, event_logs },
+        warnings,
+    }
+}
+
+/// Sorted, deduplicated, and without folders inside another of the list.
+fn outermost(paths: Vec<String>) -> Vec<String> {
+    let mut v: Vec<String> = paths.into_iter().map(|p| winpath::normalize(&p)).collect();
+    v.sort_by_cached_key(|p| winpath::key(p));
+    let mut out: Vec<String> = Vec::new();
+    for p in v {
+        if !out.iter().any(|o| winpath::is_within(&p, o)) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn read_capped(source: &dyn EvidenceSource, f: &crate::evidence::EvidenceFile) -> Result<Vec<u8>, HuntError> {
+    let r = source.open(f)?;
+    let mut bytes = Vec::new();
+    r.take(MAX_HIVE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| HuntError::io(&f.display, e))?;
+    if bytes.len() as u64 > MAX_HIVE_BYTES {
+        return Err(HuntError::Hive {
+            path: f.display.clone(),
+            message: format!("the hive is larger than {MAX_HIVE_BYTES} bytes"),
+        });
+    }
+    Ok(bytes)
+}
+
+fn from_registry(source: &dyn EvidenceSource, sys: char, warnings: &mut Vec<ErrorRecord>) -> Option<ExchangeInstall> {
+    let path = format!("{sys}:\\Windows\\System32\\config\\SOFTWARE");
+    let f = source.find(&path)?;
+    let hive = match read_capped(source, &f) {
+        Ok(b) => b,
+        Err(e) => {
+            warnings.push(HuntError::Hive { path: f.display.clone(), message: e.to_string() }.to_record());
+            return None;
+        }
+    };
+    let logs: Vec<Vec<u8>> = ["SOFTWARE.LOG1", "SOFTWARE.LOG2"]
+        .iter()
+        .filter_map(|n| source.find(&format!("{sys}:\\Windows\\System32\\config\\{n}")))
+        .filter_map(|lf| read_capped(source, &lf).ok())
+        .filter(|b| !b.is_empty())
+        .collect();
+    match hive::read_setup(hive, logs) {
+        Ok(Some(v)) => {
+            let Some(p) = v.install_path.as_deref().filter(|p| !p.trim().is_empty()) else {
+                warnings.push(
+                    HuntError::Hive {
+                        path: f.display.clone(),
+                        message: format!("key `{}` has no `MsiInstallPath`", v.key),
+                    }
+                    .to_record(),
+                );
+                return None;
+            };
+            Some(ExchangeInstall {
+                path: winpath::normalize(p),
+                found_by: FoundBy::Registry,
+                build: v.build,
+                registry: Some((f.display.clone(), v.key)),
+            })
+        }
+        Ok(None) => None,
+        Err(message) => {
+            warnings.push(HuntError::Hive { path: f.display.clone(), message }.to_record());
+            None
+        }
+    }
+}
+
+fn from_known_paths(source: &dyn EvidenceSource, letters: &[char]) -> Option<ExchangeInstall> {
+    for version in ["V15", "V14"] {
+        for l in letters {
+            let p = format!("{l}:\\Program Files\\Microsoft\\Exchange Server\\{version}");
+            if source.is_dir(&p) {
+                return Some(ExchangeInstall { path: p, found_by: FoundBy::KnownPath, build: None, registry: None });
+            }
+        }
+    }
+    None
+}
+
+fn from_log_folder(source: &dyn EvidenceSource, letters: &[char]) -> Option<ExchangeInstall> {
+    for l in letters {
+        let mut seen = 0usize;
+        for item in source.walk(&format!("{l}:\\")) {
+            seen += 1;
+            if seen > MAX_FALLBACK_FILES {
+                break;
+            }
+            let Ok(f) = item else { continue };
+            let k = winpath::key(&f.windows_path);
+            if let Some(i) = k.find("\\logging\\httpproxy\\") {
+                let path = f.windows_path[..i].to_string();
+                return Some(ExchangeInstall { path, found_by: FoundBy::LogFolder, build: None, registry: None });
+            }
+        }
+    }
+    None
+}
+
+impl Layout {
+    /// The log files of every log folder, each with the kind of its folder (a file is listed once, under the first
+    /// folder that holds it). Unreadable folders come back as error records.
+    pub fn log_files(&self, source: &dyn EvidenceSource) -> (Vec<LogFile>, Vec<ErrorRecord>) {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        let mut seen = HashSet::new();
+        for folder in &self.log_folders {
+            for item in source.walk(&folder.path) {
+                match item {
+                    Ok(file) => {
+                        if seen.insert(winpath::key(&file.windows_path)) {
+                            files.push(LogFile { file, kind: folder.kind });
+                        }
+                    }
+                    Err(e) => errors.push(e.to_record()),
+                }
+            }
+        }
+        (files, errors)
+    }
+}

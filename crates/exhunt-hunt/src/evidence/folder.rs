@@ -1,0 +1,302 @@
+//! A folder as evidence: a triage folder with drive folders, or a drive root (live or mounted).
+
+use super::layout::{DirTree, DriveRoot, find_drives};
+use super::winpath::{self, percent_decode};
+use super::{EvidenceFile, EvidenceSource, Handle, OpenOptions, WalkItem};
+use crate::error::HuntError;
+use exhunt_model::{ErrorRecord, Timestamp};
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsString;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// A folder of evidence. Files are opened read-only; symbolic links are not followed (a junction such as
+/// `Documents and Settings` on a mounted drive would loop, and a link could point outside the evidence).
+#[derive(Debug)]
+pub struct FolderSource {
+    name: String,
+    infos: Vec<DriveRoot>,
+    roots: Vec<Root>,
+    errors: Vec<ErrorRecord>,
+}
+
+#[derive(Debug)]
+struct Root {
+    info: DriveRoot,
+    dir: PathBuf,
+}
+
+struct HostTree<'a> {
+    base: &'a Path,
+}
+
+impl DirTree for HostTree<'_> {
+    fn sub_dirs(&mut self, rel: &[String]) -> Vec<String> {
+        let mut dir = self.base.to_path_buf();
+        dir.extend(rel);
+        let Ok(rd) = fs::read_dir(&dir) else { return Vec::new() };
+        let mut names: Vec<String> = rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl FolderSource {
+    /// Opens a folder: finds its drives (see [`crate::evidence`]). Fails when it has none.
+    pub fn open(path: &Path, opts: &OpenOptions) -> Result<FolderSource, HuntError> {
+        let name = path.display().to_string();
+        fs::read_dir(path).map_err(|e| HuntError::io(&name, e))?;
+        let own = path.file_name().and_then(|n| n.to_str());
+        let drives = find_drives(&mut HostTree { base: path }, own, opts.drive);
+        if drives.is_empty() {
+            return Err(no_drive(&name));
+        }
+        let infos = drives.clone();
+        let roots = drives
+            .into_iter()
+            .map(|info| {
+                let mut dir = path.to_path_buf();
+                dir.extend(info.display.split('/').filter(|c| !c.is_empty()));
+                Root { info, dir }
+            })
+            .collect();
+        Ok(FolderSource { name, infos, roots, errors: Vec::new() })
+    }
+
+    /// Resolves Windows path components below a root, case-insensitively (and percent-decoding names when the root
+    /// is encoded). Returns the host path, the Windows path as the evidence spells it, and the display path.
+    fn resolve(&self, root: &Root, comps: &[&str]) -> Option<(PathBuf, String, String)> {
+        let mut host = root.dir.clone();
+        let mut win = format!("{}:", root.info.letter);
+        let mut disp = root.info.display.clone();
+        for want in comps {
+            let want_key = want.to_lowercase();
+            let mut found: Option<(OsString, String)> = None;
+            for e in fs::read_dir(&host).ok()?.filter_map(Result::ok) {
+                let raw = e.file_name();
+                let shown = raw.to_string_lossy().into_owned();
+                let decoded = if root.info.encoded { percent_decode(&shown) } else { shown };
+                if decoded == *want {
+                    found = Some((raw, decoded));
+                    break;
+                }
+                if found.is_none() && decoded.to_lowercase() == want_key {
+                    found = Some((raw, decoded));
+                }
+            }
+            let (raw, decoded) = found?;
+            push_display(&mut disp, &raw.to_string_lossy());
+            host.push(raw);
+            win.push('\\');
+            win.push_str(&decoded);
+        }
+        if comps.is_empty() {
+            win.push('\\');
+        }
+        Some((host, win, disp))
+    }
+
+    fn roots_for(&self, letter: char) -> impl Iterator<Item = &Root> {
+        self.roots.iter().filter(move |r| r.info.letter == letter)
+    }
+}
+
+fn push_display(disp: &mut String, name: &str) {
+    if !disp.is_empty() {
+        disp.push('/');
+    }
+    disp.push_str(name);
+}
+
+pub(crate) fn no_drive(name: &str) -> HuntError {
+    HuntError::NotEvidence {
+        path: name.to_string(),
+        reason: "has no drive folder: expected `C/…`, `C%3A/…`, `<target>/C/…` (KAPE), `uploads/auto/C%3A/…` \
+                 (Velociraptor) or a drive root holding `Windows`, `Program Files` or `inetpub`; pass `--drive C` to \
+                 read a folder as the root of a drive"
+            .into(),
+    }
+}
+
+/// Splits a normalised Windows path into its drive letter and components.
+pub(crate) fn split(windows_path: &str) -> Option<(char, Vec<&str>)> {
+    let letter = winpath::drive_of(windows_path)?;
+    let comps = windows_path.get(2..)?.split('\\').filter(|c| !c.is_empty()).collect();
+    Some((letter, comps))
+}
+
+fn mtime(meta: &fs::Metadata) -> Option<Timestamp> {
+    meta.modified().ok().map(|t| Timestamp::new(OffsetDateTime::from(t)))
+}
+
+impl EvidenceSource for FolderSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn drives(&self) -> &[DriveRoot] {
+        &self.infos
+    }
+
+    fn walk<'a>(&'a self, prefix: &str) -> Box<dyn Iterator<Item = WalkItem> + 'a> {
+        let prefix = winpath::normalize(prefix);
+        let Some((letter, comps)) = split(&prefix) else { return Box::new(std::iter::empty()) };
+        let roots: Vec<&Root> = self.roots_for(letter).collect();
+        let seen = (roots.len() > 1).then(HashSet::new);
+        let mut starts = VecDeque::new();
+        for root in roots {
+            if let Some((host, win, disp)) = self.resolve(root, &comps) {
+                starts.push_back(Start { host, win, disp, encoded: root.info.encoded });
+            }
+        }
+        Box::new(Walk { starts, stack: Vec::new(), seen })
+    }
+
+    fn find(&self, windows_path: &str) -> Option<EvidenceFile> {
+        let p = winpath::normalize(windows_path);
+        let (letter, comps) = split(&p)?;
+        for root in self.roots_for(letter) {
+            if let Some((host, win, display)) = self.resolve(root, &comps)
+                && let Ok(meta) = fs::symlink_metadata(&host)
+                && meta.is_file()
+            {
+                return Some(EvidenceFile {
+                    windows_path: win,
+                    display,
+                    size: meta.len(),
+                    mtime: mtime(&meta),
+                    handle: Handle::Host(host),
+                });
+            }
+        }
+        None
+    }
+
+    fn is_dir(&self, windows_path: &str) -> bool {
+        let p = winpath::normalize(windows_path);
+        let Some((letter, comps)) = split(&p) else { return false };
+        self.roots_for(letter).any(|root| {
+            self.resolve(root, &comps).is_some_and(|(host, _, _)| fs::symlink_metadata(host).is_ok_and(|m| m.is_dir()))
+        })
+    }
+
+    fn open(&self, file: &EvidenceFile) -> Result<Box<dyn Read + Send>, HuntError> {
+        match &file.handle {
+            // `File::open` opens read-only.
+            Handle::Host(p) => Ok(Box::new(fs::File::open(p).map_err(|e| HuntError::io(&file.display, e))?)),
+            Handle::Zip(_) => Err(HuntError::NotEvidence {
+                path: file.display.clone(),
+                reason: "belongs to another evidence source".into(),
+            }),
+        }
+    }
+
+    fn errors(&self) -> &[ErrorRecord] {
+        &self.errors
+    }
+}
+
+struct Start {
+    host: PathBuf,
+    win: String,
+    disp: String,
+    encoded: bool,
+}
+
+struct Frame {
+    host: PathBuf,
+    win: String,
+    disp: String,
+    encoded: bool,
+    entries: std::vec::IntoIter<(OsString, String)>,
+}
+
+struct Walk {
+    starts: VecDeque<Start>,
+    stack: Vec<Frame>,
+    seen: Option<HashSet<String>>,
+}
+
+impl Walk {
+    fn frame(host: PathBuf, win: String, disp: String, encoded: bool) -> Result<Frame, HuntError> {
+        let rd = fs::read_dir(&host).map_err(|e| HuntError::io(&disp, e))?;
+        let mut entries = Vec::new();
+        for e in rd {
+            let e = e.map_err(|e| HuntError::io(&disp, e))?;
+            let raw = e.file_name();
+            let shown = raw.to_string_lossy().into_owned();
+            let decoded = if encoded { percent_decode(&shown) } else { shown };
+            entries.push((raw, decoded));
+        }
+        entries.sort_by_cached_key(|(raw, decoded)| (decoded.to_lowercase(), raw.clone()));
+        Ok(Frame { host, win, disp, encoded, entries: entries.into_iter() })
+    }
+
+    /// Visits one host path: a file is returned, a folder pushed; links and other kinds are skipped.
+    fn visit(&mut self, host: PathBuf, win: String, disp: String, encoded: bool) -> Option<WalkItem> {
+        let meta = match fs::symlink_metadata(&host) {
+            Ok(m) => m,
+            Err(e) => return Some(Err(HuntError::io(&disp, e))),
+        };
+        if meta.is_dir() {
+            match Walk::frame(host, win, disp, encoded) {
+                Ok(f) => self.stack.push(f),
+                Err(e) => return Some(Err(e)),
+            }
+            return None;
+        }
+        if !meta.is_file() {
+            return None;
+        }
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(winpath::key(&win))
+        {
+            return None;
+        }
+        Some(Ok(EvidenceFile {
+            windows_path: win,
+            display: disp,
+            size: meta.len(),
+            mtime: mtime(&meta),
+            handle: Handle::Host(host),
+        }))
+    }
+}
+
+impl Iterator for Walk {
+    type Item = WalkItem;
+
+    fn next(&mut self) -> Option<WalkItem> {
+        loop {
+            if let Some(top) = self.stack.last_mut() {
+                let Some((raw, decoded)) = top.entries.next() else {
+                    self.stack.pop();
+                    continue;
+                };
+                let host = top.host.join(&raw);
+                let mut win = top.win.clone();
+                if !win.ends_with('\\') {
+                    win.push('\\');
+                }
+                win.push_str(&decoded);
+                let mut disp = top.disp.clone();
+                push_display(&mut disp, &raw.to_string_lossy());
+                let encoded = top.encoded;
+                if let Some(item) = self.visit(host, win, disp, encoded) {
+                    return Some(item);
+                }
+                continue;
+            }
+            let s = self.starts.pop_front()?;
+            if let Some(item) = self.visit(s.host, s.win, s.disp, s.encoded) {
+                return Some(item);
+            }
+        }
+    }
+}

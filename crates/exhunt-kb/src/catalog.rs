@@ -443,7 +443,7 @@ impl Catalog {
         let chains = Chain::ALL
             .iter()
             .map(|chain| {
-                let older_fixed = cu_rows.iter().filter(|r| r.build < *build && r.is_fixed(*chain)).next_back();
+                let older_fixed = cu_rows.iter().rfind(|r| r.build < *build && r.is_fixed(*chain));
                 let newer_vuln = cu_rows.iter().find(|r| r.build > *build && !r.is_fixed(*chain));
                 let (status, reason) = match (older_fixed, newer_vuln) {
                     (Some(r), _) => (

@@ -133,6 +133,8 @@ pub struct Rule {
     pub references: Vec<String>,
     pub remediation: String,
     pub description: Option<String>,
+    /// The malware or tool family a match identifies (`china-chopper`, `aspxspy`, …), when the rule names one.
+    pub family: Option<String>,
     pub body: RuleBody,
     /// The rule file, relative to the kb root (`rules/log/exh-log-0001.toml`).
     pub rel: String,
@@ -198,6 +200,7 @@ const ROOT_KEYS: &[&str] = &[
     "references",
     "remediation",
     "description",
+    "family",
     "log",
     "file",
     "path",
@@ -289,6 +292,7 @@ fn load_file(
         }
     };
     let description = read::get(root, "description").and_then(|v| r.text(v, "`description`")).map(|s| s.value);
+    let family = read::get(root, "family").and_then(|v| r.text(v, "`family`")).map(|s| s.value);
 
     for other in RuleType::ALL.into_iter().filter(|t| *t != rtype) {
         if let Some(off) = read::key_offset(root, other.as_str()) {
@@ -315,6 +319,7 @@ fn load_file(
         references,
         remediation: remediation?,
         description,
+        family,
         body: body?,
         rel: file.rel.clone(),
         display: file.display.clone(),

@@ -50,7 +50,7 @@ pub struct FileSample {
 }
 
 const FILE_KEYS: &[&str] = &["yara", "yara_file", "extensions", "max_size"];
-const SAMPLE_KEYS: &[&str] = &["name", "content", "file", "path"];
+const SAMPLE_KEYS: &[&str] = &["name", "content", "content_base64", "file", "path"];
 
 pub(super) fn read(
     r: &mut Reader<'_>,
@@ -148,6 +148,21 @@ fn read_sample(
         Some(p) => Some(r.text(p, "`path`")?.value),
         None => None,
     };
+    if let Some(b) = read::get(t, "content_base64") {
+        if read::get(t, "content").is_some() || read::get(t, "file").is_some() {
+            r.error("K003", b.span().start, "a sample has `content_base64` and also `content` or `file`");
+            return None;
+        }
+        let s = r.string(b, "`content_base64`")?;
+        let compact: String = s.value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        return match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact.as_bytes()) {
+            Ok(content) => Some(FileSample { info, content, path }),
+            Err(e) => {
+                r.error("K003", s.offset, format!("`content_base64` is not valid base64: {e}"));
+                None
+            }
+        };
+    }
     let content = match (read::get(t, "content"), read::get(t, "file")) {
         (Some(c), None) => r.string(c, "`content`")?.value.into_bytes(),
         (None, Some(f)) => {

@@ -50,15 +50,15 @@ fn print_diags(diags: &[Diagnostic], json: bool) -> anyhow::Result<()> {
 
 fn check(dir: Option<&Path>, json: bool) -> anyhow::Result<Code> {
     let (kb, mut diags, name) = load_for_check(dir)?;
-    // PENDING detect check
+    diags.extend(exhunt_detect::check(&kb));
     print_diags(&diags, json)?;
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     eprintln!(
         "kb check {name}: {} builds, {} IOC entries in {} packs, {} rules; {errors} error(s), {warnings} warning(s)",
         kb.catalog.rows().len(),
-        0,
-        0,
+        kb.iocs.len(),
+        kb.iocs.packs().len(),
         kb.rules.rules.len(),
     );
     Ok(if errors > 0 { Code::Findings } else { Code::Clean })
@@ -66,13 +66,10 @@ fn check(dir: Option<&Path>, json: bool) -> anyhow::Result<Code> {
 
 fn test(dir: Option<&Path>, json: bool) -> anyhow::Result<Code> {
     let (kb, mut diags, name) = load_for_check(dir)?;
-    // PENDING detect check
+    diags.extend(exhunt_detect::check(&kb));
     let load_errors: Vec<Diagnostic> = diags.into_iter().filter(|d| d.is_error()).collect();
-    let failures: Vec<Diagnostic> = Vec::new();
-    struct St {
-        results: Vec<()>,
-    }
-    let st = St { results: vec![] };
+    let st = exhunt_detect::selftest(&kb);
+    let failures = st.failures();
     print_diags(&load_errors, json)?;
     print_diags(&failures, json)?;
     let passed = st.results.len() - failures.len();
@@ -92,13 +89,9 @@ fn verdict(builds: &[String], kb_dir: Option<&Path>, json: bool) -> anyhow::Resu
     let mut verdicts = Vec::with_capacity(builds.len());
     for (i, input) in builds.iter().enumerate() {
         if let Err(e) = exhunt_model::Build::parse(input) {
-            let d = Diagnostic::error(
-                "B001",
-                format!("argument {}", i + 1),
-                format!("malformed build `{}`", escape(input)),
-            )
-            .at(0, e.column)
-            .with_help(format!("{}; a build looks like 15.1.2176.9, 15.01.2176.009 or 15.1.2176", e.reason));
+            let d = Diagnostic::error("B001", format!("argument {}", i + 1), format!("malformed build `{}`", escape(input)))
+                .at(0, e.column)
+                .with_help(format!("{}; a build looks like 15.1.2176.9, 15.01.2176.009 or 15.1.2176", e.reason));
             if json {
                 JsonlWriter::new(std::io::stdout().lock()).write(&ErrorRecord {
                     code: Some("B001".into()),

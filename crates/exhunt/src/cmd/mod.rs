@@ -3,11 +3,15 @@ use crate::exit::{Code, UsageError};
 use exhunt_kb::{Diagnostic, Kb};
 use std::path::Path;
 
+mod hunt;
 mod kb;
+mod lab;
 
 pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Kb(cmd) => kb::run(cmd),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Lab(cmd) => lab::run(cmd),
     }
 }
 

@@ -1,0 +1,98 @@
+//! Building findings: stable ids, rule metadata, details.
+
+use exhunt_kb::Rule;
+use exhunt_model::{Evidence, Finding, FindingKind, Severity, Timestamp};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A stable finding id: the first 16 hex digits of SHA-256 over the rule id and the parts that locate the evidence.
+/// The same evidence gives the same id on every run and every machine.
+pub fn finding_id(rule: &str, parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    for p in parts {
+        h.update([0u8]);
+        h.update(p.as_bytes());
+    }
+    let d = h.finalize();
+    let mut s = String::with_capacity(16);
+    for b in &d[..8] {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A finding from a kb rule.
+pub(crate) fn from_rule(
+    rule: &Rule,
+    id_parts: &[&str],
+    time: Option<Timestamp>,
+    evidence: Vec<Evidence>,
+    details: BTreeMap<String, serde_json::Value>,
+) -> Finding {
+    let mut details = details;
+    if !rule.cve.is_empty() {
+        details.insert("cve".into(), serde_json::json!(rule.cve));
+    }
+    if let Some(f) = &rule.family {
+        details.entry("family".into()).or_insert_with(|| serde_json::json!(f));
+    }
+    Finding {
+        id: finding_id(&rule.id, id_parts),
+        rule: rule.id.clone(),
+        kind: rule.kind,
+        severity: rule.severity,
+        title: rule.title.clone(),
+        time,
+        host: None,
+        evidence,
+        remediation: rule.remediation.clone(),
+        details,
+    }
+}
+
+/// A finding not backed by a kb rule (IOC matches, correlation), with an `EXH-…` pseudo-rule id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn custom(
+    rule: &str,
+    id_parts: &[&str],
+    kind: FindingKind,
+    severity: Severity,
+    title: String,
+    time: Option<Timestamp>,
+    evidence: Vec<Evidence>,
+    remediation: &str,
+    details: BTreeMap<String, serde_json::Value>,
+) -> Finding {
+    Finding {
+        id: finding_id(rule, id_parts),
+        rule: rule.to_string(),
+        kind,
+        severity,
+        title,
+        time,
+        host: None,
+        evidence,
+        remediation: remediation.to_string(),
+        details,
+    }
+}
+
+/// Inserts a string detail when it is not empty.
+pub(crate) fn put(details: &mut BTreeMap<String, serde_json::Value>, key: &str, value: &str) {
+    if !value.is_empty() {
+        details.insert(key.to_string(), serde_json::Value::String(value.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_separate_parts() {
+        assert_eq!(finding_id("R", &["a", "b"]), finding_id("R", &["a", "b"]));
+        assert_ne!(finding_id("R", &["ab", ""]), finding_id("R", &["a", "b"]));
+        assert_eq!(finding_id("R", &["x"]).len(), 16);
+    }
+}

@@ -1,0 +1,198 @@
+//! The hunt of one host: discovery → logs → files → correlation → verdict, coverage and next steps.
+//!
+//! [`Engines`] holds everything compiled once per run (log, path and file rules, the IOC prefilter) and is shared by
+//! every host. [`hunt_host`] reads one [`EvidenceSource`] and returns a [`HostResult`]: the findings, the host report
+//! and the error records. Detection itself is in `exhunt-detect`; this module only reads evidence, asks the engines,
+//! and turns their answers into findings with evidence that a person can go and look at.
+
+mod baseline;
+mod correlate;
+mod coverage;
+mod files;
+mod findings;
+mod logs;
+
+pub use baseline::{Baseline, BaselineSet};
+pub use findings::finding_id;
+
+use crate::discover::{self, Layout};
+use crate::evidence::EvidenceSource;
+use crate::readers::ReadOptions;
+use crate::verdict;
+use exhunt_detect::{FileRules, LogRules, PathRules};
+use exhunt_kb::{Diagnostic, Kb};
+use exhunt_model::{BuildSpan, ErrorRecord, Finding, HostReport, Severity, Timestamp};
+use std::collections::BTreeMap;
+
+/// Everything compiled once per run.
+pub struct Engines<'k> {
+    pub kb: &'k Kb,
+    pub log: LogRules,
+    pub path: PathRules,
+    pub file: FileRules,
+    pub(crate) ioc: logs::IocPrefilter,
+}
+
+impl<'k> Engines<'k> {
+    /// Compiles the rules of `kb`; what does not compile is returned (and left out).
+    pub fn new(kb: &'k Kb) -> (Engines<'k>, Vec<Diagnostic>) {
+        let (log, mut d) = LogRules::new(kb);
+        let (path, d2) = PathRules::new(kb);
+        let (file, d3) = FileRules::new(kb);
+        d.extend(d2);
+        d.extend(d3);
+        let ioc = logs::IocPrefilter::new(&kb.iocs);
+        (Engines { kb, log, path, file, ioc }, d)
+    }
+}
+
+/// How to hunt.
+#[derive(Clone, Debug)]
+pub struct HuntOptions {
+    /// The window of interest: coverage is judged against it (default 2020-12-01 to now).
+    pub window: [Timestamp; 2],
+    /// The host's name; default: the name the logs give, else the evidence folder's name.
+    pub host: Option<String>,
+    pub read: ReadOptions,
+    /// Microsoft's known-good hashes per build (`--baseline`).
+    pub baselines: BaselineSet,
+    /// Largest file whose content is scanned; larger files are only checked by path and name.
+    pub max_scan_bytes: u64,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        let start = Timestamp::parse_rfc3339("2020-12-01T00:00:00Z").expect("invariant: a valid constant");
+        let now = Timestamp::new(time::OffsetDateTime::now_utc());
+        HuntOptions {
+            window: [start, now],
+            host: None,
+            read: ReadOptions::default(),
+            baselines: BaselineSet::default(),
+            max_scan_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What the hunt of one host produced.
+#[derive(Clone, Debug)]
+pub struct HostResult {
+    pub report: HostReport,
+    /// Sorted by severity (worst first), then time, then id.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+/// Progress events, for a progress bar.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    Phase(&'static str),
+    /// Bytes of log or file content read so far in the current phase, and the total expected.
+    Bytes { done: u64, total: u64 },
+}
+
+/// Hunts one host's evidence.
+pub fn hunt_host(
+    source: &dyn EvidenceSource,
+    engines: &Engines<'_>,
+    opts: &HuntOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> HostResult {
+    let mut errors: Vec<ErrorRecord> = source.errors().to_vec();
+    progress(Progress::Phase("discovering"));
+    let disc = discover::discover(source);
+    errors.extend(disc.warnings.iter().cloned());
+    let layout: Layout = disc.layout;
+
+    progress(Progress::Phase("reading logs"));
+    let log_out = logs::hunt_logs(source, &layout, engines, opts, progress);
+    errors.extend(log_out.errors.iter().cloned());
+    let host = opts.host.clone().or_else(|| log_out.host_name.clone()).unwrap_or_else(|| host_from_path(source.name()));
+
+    progress(Progress::Phase("checking files"));
+    let builds = build_spans(&layout, &log_out);
+    let newest_build = builds.iter().max_by_key(|b| b.last_seen).map(|b| b.build);
+    let mut file_out = files::hunt_files(source, &layout, engines, opts, newest_build, progress);
+    errors.extend(file_out.errors.iter().cloned());
+
+    progress(Progress::Phase("correlating"));
+    let mut findings: Vec<Finding> = Vec::new();
+    findings.extend(log_out.findings);
+    findings.append(&mut file_out.findings);
+    let corr = correlate::correlate(source, &layout, engines, opts, &findings, &log_out.iis_files);
+    errors.extend(corr.errors.iter().cloned());
+    findings.extend(corr.findings);
+    for f in &mut findings {
+        f.host = Some(host.clone());
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.time.cmp(&b.time)).then(a.id.cmp(&b.id)));
+    findings.dedup_by(|b, a| a.id == b.id);
+
+    let (v, reason, deciding) = verdict::decide(&findings, &builds, &engines.kb.catalog);
+    let build_verdict = newest_build.map(|b| engines.kb.catalog.verdict(&b));
+    let patched = build_verdict.as_ref().is_some_and(|bv| {
+        bv.chains.iter().all(|c| {
+            matches!(c.status, exhunt_model::ChainStatus::Fixed | exhunt_model::ChainStatus::NotAffected)
+        })
+    });
+    let mut counts: BTreeMap<Severity, u64> = BTreeMap::new();
+    for f in &findings {
+        *counts.entry(f.severity).or_default() += 1;
+    }
+    let coverage = coverage::coverage(&layout, &log_out.stats, &file_out, opts);
+    let report = HostReport {
+        host,
+        evidence: vec![source.name().to_string()],
+        verdict: v,
+        reason,
+        deciding,
+        builds,
+        build_verdict,
+        window: opts.window,
+        coverage,
+        counts,
+        errors: errors.len() as u64,
+        next_steps: verdict::next_steps(v, &findings, patched),
+    };
+    HostResult { report, findings, errors }
+}
+
+fn host_from_path(name: &str) -> String {
+    let p = std::path::Path::new(name);
+    let stem = p.file_stem().or_else(|| p.file_name()).map(|s| s.to_string_lossy().to_string());
+    stem.filter(|s| !s.is_empty() && s != ".").unwrap_or_else(|| "host".to_string())
+}
+
+/// Builds over time: from the HttpProxy version columns (every line records it) and from the registry.
+fn build_spans(layout: &Layout, logs: &logs::LogOutput) -> Vec<BuildSpan> {
+    let mut by_build: BTreeMap<exhunt_model::Build, BuildSpan> = BTreeMap::new();
+    for s in &logs.stats {
+        for b in &s.builds {
+            let e = by_build.entry(b.build).or_insert_with(|| BuildSpan {
+                build: b.build,
+                source: "httpproxy-log".into(),
+                first_seen: None,
+                last_seen: None,
+            });
+            if let Some(t) = b.first {
+                if e.first_seen.is_none_or(|f| t < f) {
+                    e.first_seen = Some(t);
+                }
+            }
+            if let Some(t) = b.last {
+                if e.last_seen.is_none_or(|l| t > l) {
+                    e.last_seen = Some(t);
+                }
+            }
+        }
+    }
+    let mut spans: Vec<BuildSpan> = by_build.into_values().collect();
+    if let Some(b) = layout.exchange.as_ref().and_then(|x| x.build) {
+        match spans.iter_mut().find(|s| s.build == b) {
+            Some(s) => s.source.push_str("+registry"),
+            None => spans.push(BuildSpan { build: b, source: "registry".into(), first_seen: None, last_seen: None }),
+        }
+    }
+    spans.sort_by_key(|s| (s.first_seen.is_none(), s.first_seen, s.build));
+    spans
+}

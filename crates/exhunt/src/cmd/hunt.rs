@@ -1,0 +1,217 @@
+use crate::cli::HuntArgs;
+use crate::exit::{Code, UsageError};
+use exhunt_hunt::evidence::{self, OpenOptions};
+use exhunt_hunt::hunt::{BaselineSet, Engines, HostResult, HuntOptions, Progress, hunt_host};
+use exhunt_model::{Finding, HostVerdict, Severity, Timestamp};
+use exhunt_report::{JsonlWriter, escape_terminal, findings_table, render_html, write_timeline};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn parse_time(s: &str, what: &str) -> anyhow::Result<Timestamp> {
+    let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_string() };
+    Timestamp::parse_rfc3339(&full)
+        .map_err(|_| UsageError(format!("{what} `{s}` is not a date: use YYYY-MM-DD or RFC 3339")).into())
+}
+
+pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
+    if args.host.is_some() && args.paths.len() > 1 {
+        return Err(UsageError("`--host` names one host: give it with a single PATH".into()).into());
+    }
+    let kb = super::load_kb(args.kb.kb.as_deref())?;
+    let (engines, diags) = Engines::new(&kb);
+    if diags.iter().any(|d| d.is_error()) {
+        for d in diags.iter().filter(|d| d.is_error()) {
+            eprintln!("{d}");
+        }
+        return Err(UsageError("the knowledge base's rules do not compile; run `exhunt kb check`".into()).into());
+    }
+    let mut opts = HuntOptions::default();
+    opts.window[0] = parse_time(&args.since, "--since")?;
+    if let Some(u) = &args.until {
+        opts.window[1] = parse_time(u, "--until")?;
+    }
+    if opts.window[0] >= opts.window[1] {
+        return Err(UsageError("`--since` must be before `--until`".into()).into());
+    }
+    opts.host = args.host.clone();
+    let (baselines, berrs) = BaselineSet::load(&args.baseline);
+    if !args.baseline.is_empty() && baselines.baselines.is_empty() {
+        return Err(UsageError("no baseline could be read from `--baseline`".into()).into());
+    }
+    opts.baselines = baselines;
+    let json = args.out.is_json();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut jw = JsonlWriter::new(Vec::new());
+    let mut all_findings: Vec<Finding> = Vec::new();
+    let mut code = Code::Clean;
+    let mut any_errors = !berrs.is_empty();
+    for e in &berrs {
+        emit_error(json, &mut out, e)?;
+    }
+    let open_opts = OpenOptions { drive: args.drive.map(|c| c.to_ascii_uppercase()), ..Default::default() };
+    let n_hosts = args.paths.len();
+    for path in &args.paths {
+        let source = match evidence::open(path, &open_opts) {
+            Ok(s) => s,
+            Err(e) => {
+                any_errors = true;
+                emit_error(json, &mut out, &e.to_record())?;
+                continue;
+            }
+        };
+        let bar = progress_bar(args.no_progress, path);
+        let cb = |p: Progress| match p {
+            Progress::Phase(s) => {
+                bar.set_message(s);
+                bar.set_position(0);
+            }
+            Progress::Bytes { done, total } => {
+                bar.set_length(total.max(1));
+                bar.set_position(done.min(total));
+            }
+        };
+        let result = hunt_host(source.as_ref(), &engines, &opts, &cb);
+        bar.finish_and_clear();
+        if !result.errors.is_empty() {
+            any_errors = true;
+        }
+        if json {
+            for f in &result.findings {
+                jw.write(f)?;
+            }
+            jw.write(&result.report)?;
+            for e in &result.errors {
+                jw.write(e)?;
+            }
+            out.write_all(&std::mem::take(jw_buf(&mut jw)))?;
+            out.flush()?;
+        } else {
+            print_host(&mut out, &result)?;
+        }
+        if let Some(html) = &args.html {
+            let file = if n_hosts > 1 { per_host(html, &result.report.host) } else { html.clone() };
+            let page = render_html(&result.report, &result.findings, env!("CARGO_PKG_VERSION"), &kb_hash(&kb));
+            std::fs::write(&file, page).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", file.display()))?;
+            eprintln!("exhunt: wrote the report for {} to {}", escape_terminal(&result.report.host), file.display());
+        }
+        code = code.max(host_code(&result));
+        all_findings.extend(result.findings);
+    }
+    if let Some(t) = &args.timeline {
+        let f = std::fs::File::create(t).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", t.display()))?;
+        write_timeline(&all_findings, std::io::BufWriter::new(f))?;
+        eprintln!("exhunt: wrote the timeline ({} findings) to {}", all_findings.len(), t.display());
+    }
+    // A compromise outranks "finished with errors": the exit code must not hide it.
+    Ok(if code == Code::Findings { Code::Findings } else if any_errors { Code::Errors } else { code })
+}
+
+/// The buffer of the JSONL writer (records are built there and written to stdout per host).
+fn jw_buf(w: &mut JsonlWriter<Vec<u8>>) -> &mut Vec<u8> {
+    w.buffer_mut()
+}
+
+fn host_code(r: &HostResult) -> Code {
+    if r.report.verdict != HostVerdict::Clean || r.findings.iter().any(|f| f.severity >= Severity::Medium) {
+        Code::Findings
+    } else {
+        Code::Clean
+    }
+}
+
+fn emit_error(json: bool, out: &mut dyn Write, e: &exhunt_model::ErrorRecord) -> anyhow::Result<()> {
+    if json {
+        let mut w = JsonlWriter::new(out);
+        w.write(e)?;
+    } else {
+        eprintln!(
+            "exhunt: {}{}{}",
+            e.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(),
+            e.path.as_deref().map(|p| format!("{}: ", escape_terminal(p))).unwrap_or_default(),
+            escape_terminal(&e.message)
+        );
+    }
+    Ok(())
+}
+
+fn per_host(html: &Path, host: &str) -> PathBuf {
+    let safe: String = host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let stem = html.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
+    let ext = html.extension().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "html".into());
+    html.with_file_name(format!("{stem}-{safe}.{ext}"))
+}
+
+fn kb_hash(kb: &exhunt_kb::Kb) -> String {
+    exhunt_hunt::hunt::finding_id("kb", &kb.files.files.iter().map(|f| f.text.as_str()).collect::<Vec<_>>())
+}
+
+fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
+    if disabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {elapsed}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(escape_terminal(&path.display().to_string()));
+    bar
+}
+
+fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
+    let rep = &r.report;
+    writeln!(out, "{}  {}", escape_terminal(&rep.host), rep.verdict.as_str().to_uppercase())?;
+    writeln!(out, "  {}", rep.verdict.headline())?;
+    writeln!(out, "  {}", escape_terminal(&rep.reason))?;
+    if !rep.builds.is_empty() {
+        let b: Vec<String> = rep
+            .builds
+            .iter()
+            .map(|b| {
+                let span = match (b.first_seen, b.last_seen) {
+                    (Some(a), Some(z)) => format!(" {a} .. {z}"),
+                    _ => String::new(),
+                };
+                format!("{}{span} ({})", b.build, b.source)
+            })
+            .collect();
+        writeln!(out, "  builds: {}", b.join("; "))?;
+    }
+    if let Some(v) = &rep.build_verdict {
+        let c: Vec<String> = v.chains.iter().map(|c| format!("{} {}", c.chain.name(), c.status)).collect();
+        writeln!(out, "  newest build {}: {}", v.input, c.join(", "))?;
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|s| rep.counts.get(s).map(|n| format!("{n} {s}")))
+        .collect();
+    writeln!(out, "  findings: {}; errors: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") }, rep.errors)?;
+    writeln!(out)?;
+    let shown: Vec<Finding> = r.findings.iter().filter(|f| f.severity > Severity::Info).cloned().collect();
+    if !shown.is_empty() {
+        findings_table(&shown, out)?;
+        writeln!(out)?;
+    }
+    writeln!(out, "What to do now:")?;
+    for (i, s) in rep.next_steps.iter().enumerate() {
+        writeln!(out, "  {}. {s}", i + 1)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "What was examined:")?;
+    for c in &rep.coverage {
+        let span = match (c.first, c.last) {
+            (Some(a), Some(z)) => format!(" {a} .. {z}"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {:<14} {} files, {} records{span}{}",
+            c.source,
+            c.files,
+            c.records,
+            c.note.as_deref().map(|n| format!(": {}", escape_terminal(n))).unwrap_or_default()
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}

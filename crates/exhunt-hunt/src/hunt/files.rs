@@ -6,7 +6,6 @@ use super::findings::{custom, from_rule, put};
 use super::{Engines, HuntOptions, Progress};
 use crate::discover::Layout;
 use crate::evidence::{EvidenceFile, EvidenceSource, winpath};
-use exhunt_kb::ioc::IocKind;
 use exhunt_model::{Build, ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -372,8 +371,59 @@ fn check_file(
         }
     }
     let read = content.as_ref().map(|(b, _)| b.len() as u64).unwrap_or(0);
-    let _ = IocKind::Path;
     (findings, error, read, too_large)
+}
+
+/// Checks one file given by content, as the sweep checks a file found at `windows_path` (path rules, IOC paths,
+/// names and hashes, content rules), without a baseline. For checking collected files outside a triage folder, and
+/// for tests over corpora.
+pub fn check_bytes(engines: &Engines<'_>, windows_path: &str, display: &str, bytes: &[u8]) -> Vec<Finding> {
+    struct One<'a>(&'a [u8], EvidenceFile);
+    impl EvidenceSource for One<'_> {
+        fn name(&self) -> &str {
+            "memory"
+        }
+        fn drives(&self) -> &[crate::evidence::DriveRoot] {
+            &[]
+        }
+        fn walk<'a>(&'a self, _prefix: &str) -> Box<dyn Iterator<Item = crate::evidence::WalkItem> + 'a> {
+            Box::new(std::iter::once(Ok(self.1.clone())))
+        }
+        fn find(&self, _p: &str) -> Option<EvidenceFile> {
+            Some(self.1.clone())
+        }
+        fn is_dir(&self, _p: &str) -> bool {
+            false
+        }
+        fn open(&self, _f: &EvidenceFile) -> Result<Box<dyn Read + Send>, crate::error::HuntError> {
+            Ok(Box::new(std::io::Cursor::new(self.0.to_vec())))
+        }
+        fn errors(&self) -> &[ErrorRecord] {
+            &[]
+        }
+    }
+    let windows_path = winpath::normalize(windows_path);
+    let f = EvidenceFile {
+        windows_path: windows_path.clone(),
+        display: display.to_string(),
+        size: bytes.len() as u64,
+        mtime: None,
+        handle: crate::evidence::Handle::Host(std::path::PathBuf::new()),
+    };
+    let src = One(bytes, f.clone());
+    let parent = windows_path.rsplit_once('\\').map(|(p, _)| p.to_string()).unwrap_or_default();
+    let layout = Layout {
+        system_drive: winpath::drive_of(&windows_path).unwrap_or('C'),
+        exchange: None,
+        iis: None,
+        vdirs: Vec::new(),
+        web_roots: vec![parent],
+        log_folders: Vec::new(),
+        event_logs: None,
+    };
+    let opts = HuntOptions::default();
+    let mut scanner = engines.file.scanner();
+    check_file(&src, &layout, engines, &opts, None, None, &mut scanner, &f).0
 }
 
 fn read_all(source: &dyn EvidenceSource, f: &EvidenceFile, cap: u64) -> Result<Vec<u8>, ErrorRecord> {

@@ -13,6 +13,7 @@ mod findings;
 mod logs;
 
 pub use baseline::{Baseline, BaselineSet};
+pub use files::check_bytes;
 pub use findings::finding_id;
 
 use crate::discover::{self, Layout};

@@ -41,21 +41,34 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         .iter()
         .filter(|f| f.severity >= Severity::High && f.kind == FindingKind::Webshell && check_of(f) != Some(checks::WEBSHELL_REQUEST))
         .collect();
+    let shell_files = |fs: &[&Finding]| {
+        let mut p: Vec<String> = fs
+            .iter()
+            .filter_map(|f| f.details.get("windows_path").and_then(|v| v.as_str()).map(str::to_string))
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    };
     if !used.is_empty() {
         let reason = format!(
             "{} finding(s) show the back door being used or follow-on activity{}",
             used.len(),
-            if shells.is_empty() { " (the web shell file itself is no longer on disk)".to_string() } else { format!("; {} web shell(s) found", shells.len()) }
+            if shells.is_empty() {
+                " (the web shell file itself is no longer on disk)".to_string()
+            } else {
+                format!("; web shell file(s) on disk: {}", shell_files(&shells).join(", "))
+            }
         );
         let mut d = ids(&used);
         d.extend(ids(&shells));
         return (HostVerdict::BackdoorUsed, reason, d);
     }
     if !shells.is_empty() {
-        let paths: Vec<&str> = shells.iter().filter_map(|f| f.evidence.first().map(|e| e.path.as_str())).take(5).collect();
+        let paths = shell_files(&shells);
         return (
             HostVerdict::Compromised,
-            format!("{} web shell(s) on disk: {}; no request to them was found in the logs examined", shells.len(), paths.join(", ")),
+            format!("{} web shell file(s) on disk: {}; no request to them was found in the logs examined", paths.len(), paths.join(", ")),
             ids(&shells),
         );
     }
@@ -94,11 +107,14 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
 
 /// What to do next, in order, for a non-expert admin.
 pub fn next_steps(verdict: HostVerdict, findings: &[Finding], patched: bool) -> Vec<String> {
-    let shell_paths: Vec<&str> = findings
+    let mut shell_paths: Vec<&str> = findings
         .iter()
         .filter(|f| f.kind == FindingKind::Webshell && check_of(f) == Some(checks::WEBSHELL_FILE))
-        .filter_map(|f| f.evidence.first().map(|e| e.path.as_str()))
+        .filter(|f| f.severity >= Severity::High)
+        .filter_map(|f| f.details.get("windows_path").and_then(|v| v.as_str()))
         .collect();
+    shell_paths.sort_unstable();
+    shell_paths.dedup();
     let post = findings.iter().any(|f| {
         matches!(f.kind, FindingKind::PostExploitation | FindingKind::CredentialAccess | FindingKind::Persistence)
             && f.severity >= Severity::High

@@ -81,6 +81,19 @@ pub struct Coverage {
     pub note: Option<String>,
 }
 
+/// How long the server was exposed to one chain, from the builds seen over time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exposure {
+    pub chain: crate::Chain,
+    /// The first time a build vulnerable to the chain was seen (`null` if none was).
+    pub vulnerable_from: Option<Timestamp>,
+    /// The first time a fixed build was seen after a vulnerable one (`null` while still vulnerable, or if never).
+    pub fixed_at: Option<Timestamp>,
+    /// The sentence for the report.
+    pub summary: String,
+}
+
 /// Everything the hunt concluded about one host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +110,8 @@ pub struct HostReport {
     pub builds: Vec<BuildSpan>,
     /// The verdict of the newest build seen, when one was seen.
     pub build_verdict: Option<BuildVerdict>,
+    /// Per chain: when the server was vulnerable and when it was patched, as far as the builds seen show.
+    pub exposure: Vec<Exposure>,
     /// The window of interest examined.
     pub window: [Timestamp; 2],
     pub coverage: Vec<Coverage>,

@@ -17,7 +17,7 @@ mod verdict;
 
 pub use build::{Build, BuildParseError};
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
-pub use host::{BuildSpan, Coverage, HostReport, HostVerdict};
+pub use host::{BuildSpan, Coverage, Exposure, HostReport, HostVerdict};
 pub use time_fmt::Timestamp;
 pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
 

@@ -120,6 +120,13 @@ pub fn render_html(report: &HostReport, findings: &[Finding], tool_version: &str
         }
         h.push_str("</table>\n");
     }
+    if !report.exposure.is_empty() {
+        h.push_str("<ul>\n");
+        for x in &report.exposure {
+            let _ = writeln!(h, "<li>{}</li>", e(&x.summary));
+        }
+        h.push_str("</ul>\n");
+    }
     if let Some(v) = &report.build_verdict {
         let _ = write!(
             h,

@@ -141,6 +141,7 @@ pub fn hunt_host(
         *counts.entry(f.severity).or_default() += 1;
     }
     let coverage = coverage::coverage(&layout, &log_out.stats, &file_out, opts);
+    let exposure = exposure(&builds, &engines.kb.catalog);
     let report = HostReport {
         host,
         evidence: vec![source.name().to_string()],
@@ -148,6 +149,7 @@ pub fn hunt_host(
         reason,
         deciding,
         builds,
+        exposure,
         build_verdict,
         window: opts.window,
         coverage,
@@ -196,4 +198,39 @@ fn build_spans(layout: &Layout, logs: &logs::LogOutput) -> Vec<BuildSpan> {
     }
     spans.sort_by_key(|s| (s.first_seen.is_none(), s.first_seen, s.build));
     spans
+}
+
+/// Per chain: the first time a vulnerable build was seen and the first time a fixed build followed it.
+fn exposure(builds: &[BuildSpan], catalog: &exhunt_kb::Catalog) -> Vec<exhunt_model::Exposure> {
+    use exhunt_model::{Chain, ChainStatus, Exposure};
+    let timed: Vec<(&BuildSpan, Timestamp)> = {
+        let mut v: Vec<(&BuildSpan, Timestamp)> = builds.iter().filter_map(|b| b.first_seen.map(|t| (b, t))).collect();
+        v.sort_by_key(|(_, t)| *t);
+        v
+    };
+    if timed.is_empty() {
+        return Vec::new();
+    }
+    Chain::ALL
+        .iter()
+        .map(|chain| {
+            let status = |b: &BuildSpan| catalog.verdict(&b.build).chain(*chain).map(|c| c.status);
+            let vulnerable_from = timed.iter().find(|(b, _)| status(b) == Some(ChainStatus::Vulnerable)).map(|(_, t)| *t);
+            let fixed_at = vulnerable_from.and_then(|v| {
+                timed.iter().find(|(b, t)| *t > v && status(b) == Some(ChainStatus::Fixed)).map(|(_, t)| *t)
+            });
+            let last = timed.last().and_then(|(b, _)| status(b));
+            let summary = match (vulnerable_from, fixed_at) {
+                (Some(v), Some(f)) => {
+                    let days = (f.unix() - v.unix()) as f64 / 86400.0;
+                    format!("{chain}: vulnerable from at least {v} until it was patched at {f} ({days:.1} days seen exposed)")
+                }
+                (Some(v), None) => format!("{chain}: vulnerable from at least {v} and still vulnerable at the last record"),
+                (None, _) if last == Some(ChainStatus::Fixed) => format!("{chain}: fixed in every build seen"),
+                (None, _) if last == Some(ChainStatus::NotAffected) => format!("{chain}: not affected"),
+                (None, _) => format!("{chain}: the builds seen do not say"),
+            };
+            Exposure { chain: *chain, vulnerable_from, fixed_at, summary }
+        })
+        .collect()
 }

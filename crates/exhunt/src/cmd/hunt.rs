@@ -161,6 +161,9 @@ fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
 fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
     let rep = &r.report;
     writeln!(out, "{}  {}", escape_terminal(&rep.host), rep.verdict.as_str().to_uppercase())?;
+    for p in &rep.evidence {
+        writeln!(out, "  evidence: {}", escape_terminal(p))?;
+    }
     writeln!(out, "  {}", rep.verdict.headline())?;
     writeln!(out, "  {}", escape_terminal(&rep.reason))?;
     if !rep.builds.is_empty() {
@@ -176,6 +179,9 @@ fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
             })
             .collect();
         writeln!(out, "  builds: {}", b.join("; "))?;
+    }
+    for x in &rep.exposure {
+        writeln!(out, "  {}", escape_terminal(&x.summary))?;
     }
     if let Some(v) = &rep.build_verdict {
         let c: Vec<String> = v.chains.iter().map(|c| format!("{} {}", c.chain.name(), c.status)).collect();
@@ -194,7 +200,7 @@ fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
     }
     writeln!(out, "What to do now:")?;
     for (i, s) in rep.next_steps.iter().enumerate() {
-        writeln!(out, "  {}. {s}", i + 1)?;
+        writeln!(out, "  {}. {}", i + 1, escape_terminal(s))?;
     }
     writeln!(out)?;
     writeln!(out, "What was examined:")?;

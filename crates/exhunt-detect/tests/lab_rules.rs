@@ -25,7 +25,7 @@ const LOG_CHECKS: [&str; 5] =
     ["cve-2021-26855", "cve-2021-26855-probe", "cve-2021-27065", "cve-2021-26858", "webshell-request"];
 
 /// Small folders (the lab's minimum is 256 KiB of logs), several seeds: seed 9 puts a shell in owa\auth.
-const SIZE: u64 = 6_000_000;
+const SIZE: u64 = 300_000;
 const SEEDS: [u64; 4] = [1, 7, 9, 11];
 
 fn kb_dir() -> PathBuf {

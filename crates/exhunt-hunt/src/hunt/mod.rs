@@ -64,7 +64,10 @@ pub struct HuntOptions {
 impl Default for HuntOptions {
     fn default() -> Self {
         let start = Timestamp::parse_rfc3339("2020-12-01T00:00:00Z").expect("invariant: a valid constant");
-        let now = Timestamp::new(time::OffsetDateTime::now_utc());
+        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = Timestamp::new(
+            time::OffsetDateTime::from_unix_timestamp(now_s).expect("invariant: the current time is representable"),
+        );
         HuntOptions {
             window: [start, now],
             host: None,

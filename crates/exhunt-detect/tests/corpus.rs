@@ -36,7 +36,10 @@ fn china_chopper_rule_matches_the_chopper_one_liners() {
         // "webshell component: XSLT msxsl:script payload": its script is eval(Request.Item['a'],'unsafe')
         "webshells/other_aspx/xl7dev_xml_xml.aspx",
     ] {
-        assert_eq!(file_hits(&rules, rel), ["EXH-FILE-0001"], "{rel}");
+        // Other rules may match the same file too (EXH-FILE-0013 names the XSLT payload, EXH-FILE-0017 is the
+        // generic request-eval net); this test is about EXH-FILE-0001.
+        let hits = file_hits(&rules, rel);
+        assert!(hits.iter().any(|h| h == "EXH-FILE-0001"), "{rel}: {hits:?}");
     }
 }
 
@@ -47,7 +50,8 @@ fn china_chopper_offsets_point_at_the_eval() {
     let rel = "webshells/chopper/tennc_caidao-shell_ice.aspx";
     let data = std::fs::read(corpus().join(rel)).expect("corpus file");
     let hits = rules.scan(Some(rel), &data).expect("scan");
-    let m = &hits[0].matches[0];
+    let hit = hits.iter().find(|h| h.rule == "EXH-FILE-0001").expect("EXH-FILE-0001 matches");
+    let m = &hit.matches[0];
     assert_eq!(m.yara_rule, "EXH_China_Chopper_ASPX");
     assert!(data[m.range.clone()].starts_with(b"eval(Request.Item[\"ice\"]"), "{:?}", m.range);
 }

@@ -12,7 +12,7 @@
 //!
 //! `cargo test -p exhunt-detect --test lab_rules -- --nocapture` prints one line per folder.
 
-use exhunt_detect::LogRules;
+use exhunt_detect::{FileRules, LogRules, PathRules};
 use exhunt_kb::Kb;
 use exhunt_lab::{EvidenceOptions, Scenario};
 use exhunt_model::Severity;
@@ -125,11 +125,7 @@ fn records(source: &str, text: &str) -> Vec<(u64, String, Record)> {
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if let Some(names) = line.strip_prefix("#Fields: ") {
-            header = if source == "iis" {
-                names.split(' ').map(str::to_string).collect()
-            } else {
-                split_csv(names)
-            };
+            header = if source == "iis" { names.split(' ').map(str::to_string).collect() } else { split_csv(names) };
             continue;
         }
         if line.starts_with('#') || line.is_empty() {
@@ -147,8 +143,33 @@ fn records(source: &str, text: &str) -> Vec<(u64, String, Record)> {
 #[derive(Debug, Default)]
 struct Hit {
     severity: Option<Severity>,
+    /// `EXH-LOG-0001 (high)`, …
     rules: Vec<String>,
+    ids: Vec<String>,
 }
+
+/// Rules that the lab's planted traces exercise: each must match somewhere over the scenarios and seeds, so that a
+/// rule broken into matching nothing cannot hide behind an overlapping one.
+const EXERCISED: [&str; 18] = [
+    "EXH-LOG-0001", // SSRF to mapi / proxyLogon.ecp / DDIService
+    "EXH-LOG-0003", // autodiscover-only and localhost probes
+    "EXH-LOG-0004", // Set-OabVirtualDirectory with a script tag
+    "EXH-LOG-0005", // OAB download outside ClientAccess\OAB
+    "EXH-LOG-0006", // the reset through the SSRF
+    "EXH-LOG-0007", // POST /ecp/<x>.js answered with success
+    "EXH-LOG-0009", // the back end's reset as the machine account
+    "EXH-LOG-0011", // the back end's other DDI calls as the machine account
+    "EXH-LOG-0012", // commands in the query of a shell request
+    "EXH-LOG-0014", // requests to a shell under aspnet_client
+    "EXH-LOG-0016", // requests to a shell in owa/auth (IIS and HttpProxy)
+    "EXH-LOG-0017", // the AntSword user agent
+    "EXH-LOG-0019", // cookie-routed POST to a static resource
+    "EXH-LOG-0020", // cookie-routed request to localhost
+    "EXH-LOG-0021", // proxyLogon.ecp 241 and DDIService 200
+    "EXH-LOG-0022", // script words in a vdir property
+    "EXH-LOG-0023", // a vdir URL that is not a valid URI
+    "EXH-LOG-0025", // OAB download of a script file
+];
 
 /// Runs every log rule over every log record of `dir`; returns the hits by (relative path, line) and the number of
 /// records read.
@@ -174,6 +195,7 @@ fn hunt(dir: &Path, kb: &Kb, rules: &LogRules) -> (BTreeMap<(String, u64), Hit>,
                 let s = severity[id];
                 hit.severity = hit.severity.max(Some(s));
                 hit.rules.push(format!("{id} ({})", s.as_str()));
+                hit.ids.push(id.to_string());
             }
         }
     }
@@ -193,6 +215,7 @@ fn log_rules_find_every_planted_log_trace_and_nothing_else() {
     assert!(errs.is_empty(), "log rules do not compile: {errs:?}");
 
     let mut failures = Vec::new();
+    let mut tally: BTreeMap<String, u64> = BTreeMap::new();
     for scenario in [Scenario::Clean, Scenario::Probed, Scenario::Exploited, Scenario::Backdoored, Scenario::Used] {
         for seed in SEEDS {
             let tmp = tempfile::tempdir().expect("a temporary folder");
@@ -235,6 +258,9 @@ fn log_rules_find_every_planted_log_trace_and_nothing_else() {
                     ));
                 }
             }
+            for id in hits.values().flat_map(|h| &h.ids) {
+                *tally.entry(id.clone()).or_default() += 1;
+            }
             let low = hits.values().filter(|h| h.severity <= Some(Severity::Low)).count();
             eprintln!(
                 "{scenario:?} seed {seed}: {records} records, expects matched {found}/{wanted}, \
@@ -242,7 +268,60 @@ fn log_rules_find_every_planted_log_trace_and_nothing_else() {
             );
         }
     }
+    eprintln!("lines matched per rule: {tally:?}");
+    for id in EXERCISED {
+        if !tally.contains_key(id) {
+            failures.push(format!("{id} matched no line of any folder"));
+        }
+    }
     assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The post-exploitation path rules (EXH-PATH-0004 and up) and file rules (EXH-FILE-0100 and up) written with these
+/// log rules: the lab plants no post-exploitation files, so over every file of every folder they must stay at `low`
+/// or below (the stock OWA pages, the OAB and ECP folders, applicationHost.config, the logs themselves).
+fn post_exploitation_rule(id: &str) -> bool {
+    let num = |p: &str| id.strip_prefix(p).and_then(|n| n.parse::<u32>().ok());
+    num("EXH-PATH-").is_some_and(|n| n >= 4) || num("EXH-FILE-").is_some_and(|n| n >= 100)
+}
+
+#[test]
+fn post_exploitation_path_and_file_rules_stay_quiet_on_the_lab() {
+    let (kb, _) = Kb::load_dir(&kb_dir());
+    let severity: HashMap<&str, Severity> = kb.rules.rules.iter().map(|r| (r.id.as_str(), r.severity)).collect();
+    let (paths, errs) = PathRules::new(&kb);
+    assert!(errs.is_empty(), "path rules do not compile: {errs:?}");
+    let (files, _) = FileRules::new(&kb);
+    let mut scanner = files.scanner();
+    let mut failures = Vec::new();
+    for scenario in [Scenario::Clean, Scenario::Used] {
+        for seed in [1, 9] {
+            let tmp = tempfile::tempdir().expect("a temporary folder");
+            let dir = tmp.path().join("ex");
+            exhunt_lab::generate(&dir, &EvidenceOptions { seed, size: SIZE, scenario, host: None })
+                .expect("the lab writes a folder");
+            let mut all = Vec::new();
+            walk(&dir, &mut all);
+            for file in all {
+                let rel = file.strip_prefix(&dir).expect("walked under dir").to_string_lossy().replace('\\', "/");
+                // `C/inetpub/…` in the folder is `C:\inetpub\…` on the server.
+                let Some(on_server) = rel.strip_prefix("C/") else { continue };
+                let windows = format!("C:\\{}", on_server.replace('/', "\\"));
+                let data = std::fs::read(&file).expect("readable file");
+                let mut ids: Vec<String> = paths.matches(&windows).into_iter().map(str::to_string).collect();
+                if files.wants(Some(&windows), data.len() as u64) {
+                    let hits = scanner.scan(Some(&windows), &data).expect("scan");
+                    ids.extend(hits.iter().map(|h| h.rule.to_string()));
+                }
+                for id in ids.iter().filter(|id| post_exploitation_rule(id)) {
+                    if severity[id.as_str()] > Severity::Low {
+                        failures.push(format!("{scenario:?} seed {seed}: {id} matched {windows}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

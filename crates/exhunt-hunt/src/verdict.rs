@@ -3,7 +3,7 @@
 //!
 //! | verdict | decided by |
 //! |---|---|
-//! | `backdoor-used` | requests to a web shell (`check = webshell-request`) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
+//! | `backdoor-used` | requests to a web shell (`check = webshell-request`), web-shell traffic in a log (`kind = webshell`, `check = log:*`) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
 //! | `compromised` | a web shell on disk (`kind = webshell`, `check = webshell-file`) at `high`+ |
 //! | `exploitation-attempted` | an `exploitation` finding at `medium`+ (scanner probes are `medium`) |
 //! | `vulnerable-not-exploited` | a build seen in the window is vulnerable to a chain, and nothing above |
@@ -31,6 +31,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         .filter(|f| {
             f.severity >= Severity::High
                 && (check_of(f) == Some(checks::WEBSHELL_REQUEST)
+                    || (f.kind == FindingKind::Webshell && check_of(f).is_some_and(|c| c.starts_with("log:")))
                     || matches!(
                         f.kind,
                         FindingKind::PostExploitation | FindingKind::CredentialAccess | FindingKind::Persistence
@@ -39,7 +40,11 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         .collect();
     let shells: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.severity >= Severity::High && f.kind == FindingKind::Webshell && check_of(f) != Some(checks::WEBSHELL_REQUEST))
+        .filter(|f| {
+            f.severity >= Severity::High
+                && f.kind == FindingKind::Webshell
+                && !check_of(f).is_some_and(|c| c == checks::WEBSHELL_REQUEST || c.starts_with("log:"))
+        })
         .collect();
     let shell_files = |fs: &[&Finding]| {
         let mut p: Vec<String> = fs
@@ -55,7 +60,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
             "{} finding(s) show the back door being used or follow-on activity{}",
             used.len(),
             if shells.is_empty() {
-                " (the web shell file itself is no longer on disk)".to_string()
+                " (no web shell file was found in the evidence examined)".to_string()
             } else {
                 format!("; web shell file(s) on disk: {}", shell_files(&shells).join(", "))
             }
@@ -106,7 +111,8 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
 }
 
 /// What to do next, in order, for a non-expert admin.
-pub fn next_steps(verdict: HostVerdict, findings: &[Finding], patched: bool) -> Vec<String> {
+/// `patched`: the newest build seen is fixed for every chain (`Some(true)`), is not (`Some(false)`), or no build was seen.
+pub fn next_steps(verdict: HostVerdict, findings: &[Finding], patched: Option<bool>) -> Vec<String> {
     let mut shell_paths: Vec<&str> = findings
         .iter()
         .filter(|f| f.kind == FindingKind::Webshell && check_of(f) == Some(checks::WEBSHELL_FILE))
@@ -119,9 +125,11 @@ pub fn next_steps(verdict: HostVerdict, findings: &[Finding], patched: bool) -> 
         matches!(f.kind, FindingKind::PostExploitation | FindingKind::CredentialAccess | FindingKind::Persistence)
             && f.severity >= Severity::High
     });
-    let patch = if patched {
+    let patch = if patched == Some(true) {
         "Keep the server on the latest Cumulative Update and Security Update; the build seen last is fixed for the three chains."
             .to_string()
+    } else if patched.is_none() {
+        "Check that the server runs the latest Cumulative Update and Security Update for its Exchange version (the evidence did not show its build; `exhunt kb verdict BUILD` says what a build is exposed to).".to_string()
     } else {
         "Install the latest Cumulative Update and Security Update for your Exchange version now (the March 2021 update alone closes ProxyLogon; later ones close ProxyShell and ProxyNotShell).".to_string()
     };

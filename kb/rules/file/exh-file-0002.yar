@@ -19,9 +19,9 @@ rule EXH_China_Chopper_Obfuscated_JScript
         exhunt_rule = "EXH-FILE-0002"
 
     strings:
-        $page_js = /<%@[^>]{0,120}Language\s*=\s*["']?J(ava)?Script/ nocase
-        $srv_js1 = /<script[^>]{0,120}language\s*=\s*["']?J(ava)?Script[^>]{0,120}runat\s*=\s*["']?server/ nocase
-        $srv_js2 = /<script[^>]{0,120}runat\s*=\s*["']?server[^>]{0,120}language\s*=\s*["']?J(ava)?Script/ nocase
+        $page_js = /<%@[^>]{0,80}Language\s*=\s*["']?J(ava)?Script/ nocase
+        $srv_js1 = /<script[^>]{0,80}language\s*=\s*["']?J(ava)?Script[^>]{0,80}runat\s*=\s*["']?server/ nocase
+        $srv_js2 = /<script[^>]{0,80}runat\s*=\s*["']?server[^>]{0,80}language\s*=\s*["']?J(ava)?Script/ nocase
 
         $ev_enc = /eval\s*\(\s*(System\s*\.\s*)?(Text\s*\.\s*)?Encoding\s*\.\s*[A-Za-z0-9_]{1,20}(\s*\(\s*\d{1,5}\s*\))?\s*\.\s*GetString\s*\(/
         $ev_b64 = /eval\s*\(\s*(System\s*\.\s*)?Convert\s*\.\s*FromBase64String\s*\(/

@@ -19,7 +19,7 @@ rule EXH_ASPXSpy
     strings:
         $id_name = "ASPXSpy" nocase
         $id_site = "rootkit.net.cn" nocase
-        $bin = /Bin_[A-Z][A-Za-z]{2,24}/ nocase
+        $bin = "Bin_"
 
         $f_servu1 = "-SETUSERSETUP" nocase
         $f_servu2 = "LocalAdministrator" nocase

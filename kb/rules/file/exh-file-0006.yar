@@ -4,8 +4,8 @@
 // from the key and writes the shuffled table into the page, so every traffic byte is base64 translated through a
 // per-key table; it also replaces the greeting with an encoded string and (in old versions) the X- header names
 // with random words. So the generated page has no fixed greeting, key or header to match, but its structure stays:
-//   - the standard alphabet "ABC…xyz0123456789+/" as a string literal right next to a second 64-character literal
-//     made of the same characters (the per-key table), or the placeholders "BASE64 CHARSLIST" /
+//   - the standard alphabet "ABC…xyz0123456789+/" as a string literal followed within a statement by a second
+//     64-character literal made of the same characters (the per-key table), or the placeholders "BASE64 CHARSLIST" /
 //     "BASE64 ARRAYLIST" / "NeoGeorg says, 'All seems fine'" in the template;
 //   - a StrTr(…) translation between the two tables, Convert.FromBase64String, and (v3+) the blv_decode /
 //     blv_encode framing, whose names the generator keeps;
@@ -22,7 +22,6 @@ rule EXH_Neo_reGeorg_Tunnel
         $tpl_array = "BASE64 ARRAYLIST"
         $tpl_hello = "NeoGeorg says, 'All seems fine'"
         $table_after = /ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\+\/["'][^"']{1,80}["'][A-Za-z0-9+\/]{64}["']/
-        $table_before = /["'][A-Za-z0-9+\/]{64}["'][^"']{1,80}["']ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\+\//
         $strtr = /StrTr\s*\(/
         $blv_dec = "blv_decode"
         $blv_enc = "blv_encode"
@@ -35,7 +34,7 @@ rule EXH_Neo_reGeorg_Tunnel
         filesize < 512KB
         and (
             (any of ($tpl_*) and ($strtr or any of ($blv_*)))
-            or (any of ($table_*) and ($strtr or any of ($blv_*)) and $b64)
+            or ($table_after and ($strtr or any of ($blv_*)) and $b64)
             or (all of ($blv_*) and $strtr and any of ($sock*))
             or ($hdr_b64 and any of ($sock*))
         )

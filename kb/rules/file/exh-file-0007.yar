@@ -25,14 +25,17 @@ rule EXH_Godzilla_Loader
         $md5_tail = /\.Substring\s*\(\s*16\s*\)/
         $eq_ctx = /\.Equals\s*\(\s*(Context|HttpContext\.Current)\s*\)/
         $eq_data = /\.Equals\s*\(\s*data\s*\)/
-        $crypt = /CreateDecryptor|TransformFinalBlock|\^\s*[A-Za-z_][A-Za-z0-9_]{0,20}\s*\[\s*[A-Za-z_][A-Za-z0-9_]{0,8}\s*\+\s*1\s*&\s*15\s*\]/
+        $crypt_aes1 = "CreateDecryptor"
+        $crypt_aes2 = "TransformFinalBlock"
+        $crypt_xor1 = "+ 1 & 15]"
+        $crypt_xor2 = "+1&15]"
 
     condition:
         filesize < 512KB
         and any of ($load*)
         and (
-            ($session_payload and ($crypt or $class_ly or $eq_ctx))
+            ($session_payload and (any of ($crypt_*) or $class_ly or $eq_ctx))
             or $class_ly
-            or ($md5_head and $md5_tail and $crypt and ($eq_ctx or $eq_data))
+            or ($md5_head and $md5_tail and any of ($crypt_*) and ($eq_ctx or $eq_data))
         )
 }

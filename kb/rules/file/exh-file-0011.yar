@@ -22,7 +22,7 @@ rule EXH_Command_Shell_Page
         $srv_runat = /runat\s*=\s*["']?server/ nocase
         $srv_handler = "IHttpHandler"
         $srv_ctx = "HttpContext"
-        $srv_asp = /<%[^%]{0,400}CreateObject\s*\(/ nocase
+        $srv_asp = /<%[^%]{0,200}CreateObject\s*\(/ nocase
 
         $proc_psi = "ProcessStartInfo"
         $proc_start = /Process\s*\.\s*Start\s*\(/

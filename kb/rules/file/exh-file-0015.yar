@@ -18,13 +18,13 @@ rule EXH_WebConfig_Handler_Abuse
 
     strings:
         $cfg = "<configuration" nocase
-        $h_cfg = /<add\s[^>]{0,400}path\s*=\s*["'](\*\.config|\*\.\*config|web\.config)["']/ nocase
-        $h_ext1 = /<add\s[^>]{0,400}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["'][^>]{0,400}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)/ nocase
-        $h_ext2 = /<add\s[^>]{0,400}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)[^>]{0,400}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["']/ nocase
-        $bp = /<add\s[^>]{0,200}extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["'][^>]{0,400}(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)/ nocase
+        $h_cfg = /<add\s[^>]{0,160}path\s*=\s*["'](\*\.config|\*\.\*config|web\.config)["']/ nocase
+        $h_ext1 = /<add\s[^>]{0,160}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["'][^>]{0,240}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)/ nocase
+        $h_ext2 = /<add\s[^>]{0,160}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)[^>]{0,240}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["']/ nocase
+        $bp = /<add\s[^>]{0,120}extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["'][^>]{0,240}(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)/ nocase
         $unhide_ext = /<remove\s+fileExtension\s*=\s*["']\.config["']/ nocase
         $unhide_seg = /<remove\s+segment\s*=\s*["']web\.config["']/ nocase
-        $code = /<%[^%]{0,400}(Response\s*\.\s*Write|Request\s*[\.\(\[]|CreateObject|eval\s*\(|Execute|Process\b)/ nocase
+        $code = /<%[^%]{0,200}(Response\s*\.\s*Write|Request\s*[\.\(\[]|CreateObject|eval\s*\(|Execute|Process\b)/ nocase
         $script = /<script[^>]{0,120}runat\s*=\s*["']?server/ nocase
 
     condition:

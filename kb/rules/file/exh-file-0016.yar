@@ -19,7 +19,7 @@ rule EXH_Compiled_AppWeb_Webshell
 
     strings:
         $bsjb = "BSJB"
-        $appweb = /App_Web_[A-Za-z0-9]{6,10}/ ascii wide
+        $appweb = "App_Web_" ascii wide
         $vpath = /~\/(aspnet_client|auth|owa|ecp|oab)\//  ascii wide nocase
         $vclass = /aspnet_client_[A-Za-z0-9_]{1,60}_as[hmp]x/ nocase
 

@@ -134,7 +134,7 @@ pub fn hunt_host(
 
     let (v, reason, deciding) = verdict::decide(&findings, &builds, &engines.kb.catalog);
     let build_verdict = newest_build.map(|b| engines.kb.catalog.verdict(&b));
-    let patched = build_verdict.as_ref().is_some_and(|bv| {
+    let patched = build_verdict.as_ref().map(|bv| {
         bv.chains.iter().all(|c| {
             matches!(c.status, exhunt_model::ChainStatus::Fixed | exhunt_model::ChainStatus::NotAffected)
         })

@@ -192,16 +192,17 @@ fn corpus_webshells_and_benign_files_give_what_the_manifest_expects() {
     assert!(stale.is_empty(), "WEBSHELLS rows for files not in the manifest: {stale:?}");
 
     let mut failures = Vec::new();
-    let mut table = vec![format!(
-        "{:<62} {:<6} {:<34} {:<8} {:>8}  rules",
-        "file", "found", "family", "max", "scan"
-    )];
+    let mut table = vec![format!("{:<62} {:<6} {:<34} {:<8} {:>8}  rules", "file", "found", "family", "max", "scan")];
     let mut total = Duration::ZERO;
     let mut scanner = rules.scanner();
     for e in shells.iter().chain(benign.iter()) {
         let s = scan(&mut scanner, &kb, &corpus, e);
         total += s.took;
-        let families = if s.families.is_empty() { "-".to_string() } else { s.families.iter().cloned().collect::<Vec<_>>().join(",") };
+        let families = if s.families.is_empty() {
+            "-".to_string()
+        } else {
+            s.families.iter().cloned().collect::<Vec<_>>().join(",")
+        };
         table.push(format!(
             "{:<62} {:<6} {:<34} {:<8} {:>6}us  {}",
             e.dest,
@@ -213,7 +214,13 @@ fn corpus_webshells_and_benign_files_give_what_the_manifest_expects() {
         ));
         if e.dest.starts_with("benign/") {
             if s.max > Some(Severity::Info) {
-                failures.push(format!("{}: benign ({}) but matched at {} by {:?}", e.dest, e.expect, sev(s.max), s.rules));
+                failures.push(format!(
+                    "{}: benign ({}) but matched at {} by {:?}",
+                    e.dest,
+                    e.expect,
+                    sev(s.max),
+                    s.rules
+                ));
             }
             continue;
         }
@@ -221,7 +228,12 @@ fn corpus_webshells_and_benign_files_give_what_the_manifest_expects() {
         match want {
             Want::Shell(family) => {
                 if s.max < Some(Severity::High) {
-                    failures.push(format!("{}: {} — max severity {} (want high or above)", e.dest, e.expect, sev(s.max)));
+                    failures.push(format!(
+                        "{}: {} — max severity {} (want high or above)",
+                        e.dest,
+                        e.expect,
+                        sev(s.max)
+                    ));
                 }
                 if !s.families.contains(family) {
                     failures.push(format!("{}: {} — families {:?} (want {family})", e.dest, e.expect, s.families));

@@ -19,6 +19,17 @@ pub enum Command {
     /// The simulated world for tests, benchmarks and demos
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Run the main job on built-in defaults: write a lab server's evidence (a used web shell) and hunt it
+    Demo {
+        /// Where to write the evidence and the report (default: a new folder under the system's temp folder)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The lab scenario: clean, probed, exploited, backdoored or used
+        #[arg(long, default_value = "used")]
+        scenario: String,
+        #[arg(long, default_value_t = 2021)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,8 +17,8 @@
 //     `eval(Request` and of the quoted `unsafe` ($b64_*: every alignment).
 // C#/VB one-liners: the same JScript engine called from C# or VB through Microsoft.JScript.Eval.JScriptEvaluate(
 //   <request value>, "unsafe", VsaEngine.CreateEngine()).
-// A tiny JScript page (< 2 KB) that reads a request value and calls eval (the "Tiny WebShell" form, whose eval
-//   argument is a variable and carries no "unsafe").
+// A tiny JScript page (< 2 KB) that reads a request value and evals a variable (the "Tiny WebShell" form, whose
+//   eval argument is a variable and carries no "unsafe"); client script's eval("literal") does not count.
 // Droppers writing the one-liner inside a C# or VB string keep it with backslash-escaped or doubled quotes.
 // Classic ASP form (VBScript; the China Chopper ASP server): <%eval request("x")%>, <%execute request("x")%>,
 //   Execute(Request("x")) anywhere in the page.
@@ -51,7 +51,7 @@ rule EXH_China_Chopper_ASPX
         $cs_write = /\.Write\s*\(\s*Request\.Form\s*\[[^\]\r\n]{1,100}\]\s*\)/ nocase
         $tiny_page = /<%@\s*Page[^>]{0,60}Language\s*=\s*["']?JScript/ nocase
         $tiny_req = /Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]/
-        $tiny_eval = /\beval\s*\(/
+        $tiny_eval = /\beval\s*\(\s*[A-Za-z_$][A-Za-z0-9_$]{0,30}\s*[,)]/
 
     condition:
         filesize < 1MB

@@ -9,7 +9,8 @@
 //     count;
 //   - classic ASP (VBScript, case-insensitive): eval / execute / executeglobal of request(…);
 //   - run-time compilation (CompileAssemblyFromSource, CSharpCodeProvider) on a page that reads the request;
-//   - a server-side JScript page that reads the request and calls eval anywhere (the value through a variable).
+//   - a server-side JScript page that reads the request and evals a variable anywhere (the value passed through a
+//     variable; client script's eval("literal") does not count).
 // Data-binding Eval("Field") does not take request input and does not match. The family rules (EXH-FILE-0001 …
 // 0016) report known shells with a family and a higher severity; this rule is the net under them.
 rule EXH_Server_Code_Evaluates_Request
@@ -34,7 +35,7 @@ rule EXH_Server_Code_Evaluates_Request
         $e_refl = /(Activator\s*\.\s*CreateInstance|Type\s*\.\s*GetType|InvokeMember)\s*\(\s*[^;\r\n]{0,80}\bRequest\b/
         $c_compile = /CompileAssemblyFromSource\s*\(|CSharpCodeProvider|VBCodeProvider|JScriptCodeProvider/
         $js_page = /<%@[^>]{0,80}Language\s*=\s*["']?J(ava)?Script/ nocase
-        $js_eval = /\beval\s*\(/
+        $js_eval = /\beval\s*\(\s*[A-Za-z_$][A-Za-z0-9_$]{0,30}\s*[,)]/
         $req = /\bRequest\s*(\.\s*(Form|QueryString|Item|Params|Headers|Cookies|InputStream)\s*)?[\[\(\.]/
 
     condition:

@@ -35,11 +35,13 @@ rule EXH_Command_Shell_Page
         $t_psi = /ProcessStartInfo\s*\(\s*[^;\r\n)]{0,80}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
         $t_fn = /\.\s*FileName\s*=\s*[^;\r\n]{0,80}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
         $t_start = /Process\s*\.\s*Start\s*\(\s*[^;\r\n)]{0,80}(\bRequest\b|\.Text\b)/ nocase
-        $t_concat = /["'](cmd(\.exe)?\s+)?\/c\s*["']\s*(\+|&)/ nocase
+        $t_concat1 = /\/c ["']\s*(\+|&)/ nocase
+        $t_concat2 = /\/c["']\s*(\+|&)/ nocase
         $t_wsh = /\.(Exec|Run|ShellExecute)\s*\(?\s*[^;\r\n]{0,80}\bRequest\s*[\(\.\[]/ nocase
         $t_stdin = /StandardInput\s*\.\s*Write(Line)?\s*\(/ nocase
 
-        $i_cmd = /["'][^"'\r\n]{0,40}cmd(\.exe)?["']/ nocase
+        $i_cmd1 = "cmd.exe" nocase
+        $i_cmd2 = "\"cmd\"" nocase
         $i_ps = /powershell(\.exe)?["']/ nocase
         $req = /\bRequest\s*(\.\s*(Form|QueryString|Params|Item|Headers|Cookies)\s*)?[\[\(]/ nocase
 
@@ -49,7 +51,7 @@ rule EXH_Command_Shell_Page
         and any of ($srv_*)
         and any of ($proc_*)
         and (
-            any of ($t_args, $t_psi, $t_fn, $t_start, $t_concat, $t_wsh)
+            any of ($t_args, $t_psi, $t_fn, $t_start, $t_concat*, $t_wsh)
             or ($t_stdin and any of ($i_*) and $req)
         )
 }

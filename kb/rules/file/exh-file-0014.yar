@@ -30,7 +30,7 @@ rule EXH_CVE_2021_27065_OAB_Export_Shell
         $s_script = "<script" ascii wide nocase
         $s_load = "Page_Load" ascii wide nocase
         $s_eval = /eval\s{0,4}\(/ ascii wide nocase
-        $s_asp = /<%[^%]{0,200}(eval|Request|Response|execute)/ ascii wide nocase
+        $s_asp = /<%\s{0,10}(eval|Response|execute)\b/ ascii wide nocase
 
     condition:
         filesize < 512KB

@@ -6,8 +6,8 @@
 //     (<remove fileExtension=".config" />, <remove segment="web.config" />), so that code in its own comments runs;
 //   - map an image/text extension (*.jpg, *.txt, *.png …) to a script engine, or register a build provider
 //     (PageBuildProvider, WebHandlerBuildProvider …) for such an extension, so that an uploaded "image" runs;
-//   - carry the code itself: <% … %> with Response/Request/CreateObject/eval/Execute/Process, or a
-//     <script runat="server"> block.
+//   - carry the code itself: a <% … %> block opening with code (Response, Request, CreateObject, eval, Execute,
+//     Set/Dim/Function/Sub/If/Call, a Page directive), or a <script runat="server"> block.
 // Exchange's own applicationHost.config maps *.asp, *.aspx, *.ashx, *.xml (Autodiscover) … to their engines and
 // denies .config / web.config; none of that matches.
 rule EXH_WebConfig_Handler_Abuse
@@ -24,7 +24,7 @@ rule EXH_WebConfig_Handler_Abuse
         $bp = /<add\s[^>]{0,120}extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["'][^>]{0,240}(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)/ nocase
         $unhide_ext = /<remove\s+fileExtension\s*=\s*["']\.config["']/ nocase
         $unhide_seg = /<remove\s+segment\s*=\s*["']web\.config["']/ nocase
-        $code = /<%[^%]{0,200}(Response\s*\.\s*Write|Request\s*[\.\(\[]|CreateObject|eval\s*\(|Execute|Process\b)/ nocase
+        $code = /<%\s{0,40}(Response|Request|CreateObject|eval|execute|Set\s|Dim\s|Function\s|Sub\s|If\s|Call\s|@\s*Page)/ nocase
         $script = /<script[^>]{0,120}runat\s*=\s*["']?server/ nocase
 
     condition:

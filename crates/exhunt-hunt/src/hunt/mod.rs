@@ -126,6 +126,7 @@ pub fn hunt_host(
     let corr = correlate::correlate(source, &layout, engines, opts, &findings, &log_out.iis_files);
     errors.extend(corr.errors.iter().cloned());
     findings.extend(corr.findings);
+    grade_by_context(&mut findings);
     for f in &mut findings {
         f.host = Some(host.clone());
     }
@@ -236,4 +237,29 @@ fn exposure(builds: &[BuildSpan], catalog: &exhunt_kb::Catalog) -> Vec<exhunt_mo
             Exposure { chain: *chain, vulnerable_from, fixed_at, summary }
         })
         .collect()
+}
+
+/// Staging traces (archives and dumps in ProgramData, Temp, …) are `low` alone: backup agents, antivirus and
+/// monitoring tools leave the same files. On a host where exploitation or a web shell was found at `high` or above,
+/// the same traces are part of the story: they are raised to `medium`, saying why.
+fn grade_by_context(findings: &mut [Finding]) {
+    use exhunt_model::FindingKind;
+    let compromised = findings.iter().any(|f| {
+        f.severity >= Severity::High && matches!(f.kind, FindingKind::Exploitation | FindingKind::Webshell)
+    });
+    if !compromised {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let staging = matches!(f.kind, FindingKind::PostExploitation | FindingKind::CredentialAccess)
+            && f.severity == Severity::Low
+            && f.details.get("check").and_then(|v| v.as_str()) == Some("path");
+        if staging {
+            f.severity = Severity::Medium;
+            f.details.insert(
+                "graded".into(),
+                serde_json::json!("raised from low: other findings on this host show exploitation or a web shell"),
+            );
+        }
+    }
 }

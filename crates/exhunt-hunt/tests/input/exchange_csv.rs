@@ -158,7 +158,9 @@ fn rules_run_over_records_behind_the_prefilter() {
     let mut sink = RuleSink::new(&rules);
     let s = read_log(LogKind::HttpProxy, "x.log", httpproxy_log().as_bytes(), &ReadOptions::default(), &mut sink);
     assert_eq!((s.records, s.delivered), (2, 1), "only the ServerInfo~ line passes the prefilter");
-    assert_eq!(sink.hits, [(7, "EXH-LOG-0001".to_string())]);
+    // Other rules of the growing knowledge base may hit the same record; none hits the benign one.
+    assert!(sink.hits.contains(&(7, "EXH-LOG-0001".to_string())), "{:?}", sink.hits);
+    assert!(sink.hits.iter().all(|(line, _)| *line == 7), "{:?}", sink.hits);
 }
 
 #[test]
@@ -243,7 +245,8 @@ fn ecp_server_quoting_and_a_rule_over_unescaped_values() {
     let rules = rules();
     let mut sink = RuleSink::new(&rules);
     read_log(LogKind::EcpServer, "ECPServer.LOG", t.as_bytes(), &ReadOptions::default(), &mut sink);
-    assert_eq!(sink.hits, [(7, "EXH-LOG-0004".to_string())]);
+    assert!(sink.hits.contains(&(7, "EXH-LOG-0004".to_string())), "{:?}", sink.hits);
+    assert!(sink.hits.iter().all(|(line, _)| *line == 7), "{:?}", sink.hits);
 }
 
 #[test]
@@ -321,7 +324,8 @@ fn text_logs_without_header_expose_raw() {
     let rules = rules();
     let mut sink = RuleSink::new(&rules);
     read_log(LogKind::OabGenerator, "oab.log", t.as_bytes(), &ReadOptions::default(), &mut sink);
-    assert_eq!(sink.hits, [(1, "EXH-LOG-0005".to_string())]);
+    assert!(sink.hits.contains(&(1, "EXH-LOG-0005".to_string())), "{:?}", sink.hits);
+    assert!(sink.hits.iter().all(|(line, _)| *line == 1), "{:?}", sink.hits);
 }
 
 #[test]

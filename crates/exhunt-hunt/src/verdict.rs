@@ -73,7 +73,11 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         let paths = shell_files(&shells);
         return (
             HostVerdict::Compromised,
-            format!("{} web shell file(s) on disk: {}; no request to them was found in the logs examined", paths.len(), paths.join(", ")),
+            format!(
+                "{} web shell file(s) on disk: {}; no request to them was found in the logs examined",
+                paths.len(),
+                paths.join(", ")
+            ),
             ids(&shells),
         );
     }
@@ -161,7 +165,10 @@ pub fn next_steps(verdict: HostVerdict, findings: &[Finding], patched: Option<bo
         }
         HostVerdict::Clean => {
             s.push(patch);
-            s.push("Nothing to clean up. Keep your logs for at least 90 days so a future check can see further back.".into());
+            s.push(
+                "Nothing to clean up. Keep your logs for at least 90 days so a future check can see further back."
+                    .into(),
+            );
         }
     }
     s

@@ -7,7 +7,9 @@
 // China Chopper Web Shell", CISA AR21-084A, Microsoft's HAFNIUM post):
 //   - eval(<request value>, "unsafe"): JScript.NET's eval only reaches the .NET class library with "unsafe", and the
 //     request value may be reached as Request[..], Request.Item[..], Request.Form(..), HttpContext.Current.Request…;
-//   - the "unsafe" option hex- or unicode-escaped ("\x75\x6e…"), which JScript string literals allow;
+//   - the "unsafe" option with any of its letters hex- or unicode-escaped ("\x75\x6e…", "\u0075…"), which
+//     JScript string literals allow (spelled out letter by letter: a character class of hex digits here would make
+//     the compiler enumerate thousands of atoms);
 //   - eval(<any expression>, "unsafe") where the expression is a variable or a string-table lookup
 //     (javascript-obfuscator output, `eval(Request[_0x3f2a[0]], _0x3f2a[1])` keeps `eval(Request[`);
 //   - the page saved as UTF-16 (ASP.NET reads it through its byte-order mark): $eval_index and $eval_expr are also
@@ -37,7 +39,7 @@ rule EXH_China_Chopper_ASPX
         $eval_index = /eval\s*\(\s*((HttpContext\.Current|Context|this|Page)\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?\[[^\]\r\n]{1,100}\]\s*,\s*(\\?["']){1,2}unsafe/ ascii wide nocase
         $eval_call = /eval\s*\(\s*((HttpContext\.Current|Context|this|Page)\s*\.\s*)?Request\s*\.\s*(Item|Form|QueryString|Params)\s*(\.\s*Get\s*)?\(\s*(\\?["']){1,2}[^"'\r\n]{1,100}(\\?["']){1,2}\s*\)\s*,\s*(\\?["']){1,2}unsafe/ nocase
         $eval_near = /eval\s*\(\s*Request\s*\.\s*(Item|Form|QueryString|Params)[^\r\n;]{0,60}unsafe/ nocase
-        $eval_esc = /eval\s*\(\s*Request[^;\r\n]{1,120},\s*["'][a-z]{0,5}\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})/
+        $eval_esc = /eval\s*\(\s*Request[^;\r\n]{1,120},\s*["'](u|\\x75|\\u0075)(n|\\x6e|\\u006e)(s|\\x73|\\u0073)(a|\\x61|\\u0061)(f|\\x66|\\u0066)(e|\\x65|\\u0065)["']/ nocase
         $eval_expr = /eval\s*\([^;\r\n]{1,160},\s*(\\?["']){1,2}unsafe(\\?["']){1,2}\s*\)/ ascii wide
         $eval_table = /eval\s*\(\s*Request\s*(\.\s*Item\s*)?\[\s*_0x[0-9a-f]{2,8}/
         $jse_unsafe = /JScriptEvaluate\s*\([^;\r\n]{1,160},\s*(\\?["']){1,2}unsafe/

@@ -7,10 +7,11 @@
 //     <% … CreateObject(…));
 //   - a process API: ProcessStartInfo, Process.Start(…), new Process(), StartInfo.FileName, WScript.Shell,
 //     Shell.Application;
-//   - and input reaching it: Arguments / FileName / ProcessStartInfo(…) / Process.Start(…) fed from Request or a
-//     control's .Text/.Value; a command line built by concatenation ("/c " + x, "cmd.exe /c " & x); WScript .Exec/.Run
-//     of a request value; or commands written to the process's standard input on a page that reads the request and
-//     names cmd or PowerShell.
+//   - and input reaching it: the program itself from Request or a control's .Text/.Value (FileName = …,
+//     ProcessStartInfo(…), Process.Start(…)); a command line built by concatenation ("/c " + x, "cmd.exe /c " & x);
+//     Arguments from input when the page names cmd or PowerShell; WScript .Exec/.Run of a request value; or commands
+//     written to the process's standard input on a page that reads the request and names cmd or PowerShell.
+//   A page that runs one fixed, non-shell program with a typed argument (a ping or nslookup tool) does not match.
 rule EXH_Command_Shell_Page
 {
     meta:
@@ -32,9 +33,9 @@ rule EXH_Command_Shell_Page
         $proc_shapp = /CreateObject\s*\(\s*"Shell\.Application"\s*\)/ nocase
 
         $t_args = /Arguments\s*=\s*[^;\r\n]{0,80}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
-        $t_psi = /ProcessStartInfo\s*\(\s*[^;\r\n)]{0,80}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
-        $t_fn = /\.\s*FileName\s*=\s*[^;\r\n]{0,80}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
-        $t_start = /Process\s*\.\s*Start\s*\(\s*[^;\r\n)]{0,80}(\bRequest\b|\.Text\b)/ nocase
+        $t_psi = /ProcessStartInfo\s*\(\s*[^,;:)\r\n]{0,60}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
+        $t_fn = /\.\s*FileName\s*=\s*[^,;:\r\n]{0,60}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
+        $t_start = /Process\s*\.\s*Start\s*\(\s*[^,;:)\r\n]{0,60}(\bRequest\b|\.Text\b|\.Value\b)/ nocase
         $t_concat1 = /\/c ["']\s*(\+|&)/ nocase
         $t_concat2 = /\/c["']\s*(\+|&)/ nocase
         $t_wsh = /\.(Exec|Run|ShellExecute)\s*\(?\s*[^;\r\n]{0,80}\bRequest\s*[\(\.\[]/ nocase
@@ -51,7 +52,8 @@ rule EXH_Command_Shell_Page
         and any of ($srv_*)
         and any of ($proc_*)
         and (
-            any of ($t_args, $t_psi, $t_fn, $t_start, $t_concat*, $t_wsh)
+            any of ($t_psi, $t_fn, $t_start, $t_concat*, $t_wsh)
+            or ($t_args and any of ($i_*))
             or ($t_stdin and any of ($i_*) and $req)
         )
 }

@@ -8,7 +8,8 @@
 //     (PageBuildProvider, WebHandlerBuildProvider …) for such an extension, so that an uploaded "image" runs;
 //   - carry the code itself: a <% … %> block opening with code (Response, Request, CreateObject, eval, Execute,
 //     Set/Dim/Function/Sub/If/Call, a Page directive), or a <script runat="server"> block.
-// Exchange's own applicationHost.config maps *.asp, *.aspx, *.ashx, *.xml (Autodiscover) … to their engines and
+// "Same element" is a run without < or > between the path/extension and the engine. Exchange's own
+// applicationHost.config maps *.asp, *.aspx, *.ashx, *.xml (Autodiscover) … to their engines and
 // denies .config / web.config; none of that matches.
 rule EXH_WebConfig_Handler_Abuse
 {
@@ -18,10 +19,11 @@ rule EXH_WebConfig_Handler_Abuse
 
     strings:
         $cfg = "<configuration" nocase
-        $h_cfg = /<add\s[^>]{0,160}path\s*=\s*["'](\*\.config|\*\.\*config|web\.config)["']/ nocase
-        $h_ext1 = /<add\s[^>]{0,160}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["'][^>]{0,240}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)/ nocase
-        $h_ext2 = /<add\s[^>]{0,160}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)[^>]{0,240}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["']/ nocase
-        $bp = /<add\s[^>]{0,120}extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["'][^>]{0,240}(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)/ nocase
+        $h_cfg = /path\s*=\s*["'](\*\.config|\*\.\*config|web\.config)["']/ nocase
+        $h_ext1 = /path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["'][^<>]{0,240}(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)/ nocase
+        $h_ext2 = /(asp\.dll|aspnet_isapi\.dll|PageHandlerFactory|SimpleHandlerFactory|WebServiceHandlerFactory)[^<>]{0,240}path\s*=\s*["']\*\.(txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp|rar|zip)["']/ nocase
+        $bp1 = /extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["'][^<>]{0,240}(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)/ nocase
+        $bp2 = /(PageBuildProvider|WebHandlerBuildProvider|WebServiceBuildProvider|CodeBuildProvider|UserControlBuildProvider)[^<>]{0,240}extension\s*=\s*["']\.(config|txt|jpe?g|png|gif|bmp|ico|css|log|js|pdf|dat|tmp)["']/ nocase
         $unhide_ext = /<remove\s+fileExtension\s*=\s*["']\.config["']/ nocase
         $unhide_seg = /<remove\s+segment\s*=\s*["']web\.config["']/ nocase
         $code = /<%\s{0,40}(Response|Request|CreateObject|eval|execute|Set\s|Dim\s|Function\s|Sub\s|If\s|Call\s|@\s*Page)/ nocase
@@ -31,7 +33,7 @@ rule EXH_WebConfig_Handler_Abuse
         filesize < 1MB
         and $cfg
         and (
-            $h_cfg or $h_ext1 or $h_ext2 or $bp
+            $h_cfg or $h_ext1 or $h_ext2 or $bp1 or $bp2
             or ($unhide_ext and $unhide_seg)
             or $code or $script
         )

@@ -280,7 +280,8 @@ pub(crate) fn correlate(
         }
         d.insert("check".into(), serde_json::json!(if ok { checks::WEBSHELL_REQUEST } else { "webshell-probe" }));
         let first_line = hs[0].line.to_string();
-        let evidence: Vec<Evidence> = hs.iter().take(super::logs::MAX_EVIDENCE_PER_FINDING).map(|h| h.evidence.clone()).collect();
+        let evidence: Vec<Evidence> =
+            hs.iter().take(super::logs::MAX_EVIDENCE_PER_FINDING).map(|h| h.evidence.clone()).collect();
         let (sev, title) = if ok {
             (
                 Severity::High,

@@ -10,9 +10,18 @@ use exhunt_model::{Coverage, Timestamp};
 const GAP_SECONDS: i64 = 24 * 3600;
 
 const KINDS: &[(LogKind, &str)] = &[
-    (LogKind::HttpProxy, "no HttpProxy logs: CVE-2021-26855 (the request forgery that starts ProxyLogon) cannot be ruled out"),
-    (LogKind::EcpServer, "no ECP server logs: CVE-2021-27065 (the file write through Set-*VirtualDirectory) cannot be ruled out"),
-    (LogKind::OabGenerator, "no OABGenerator logs: CVE-2021-26858 (the file write through the OAB generator) cannot be ruled out"),
+    (
+        LogKind::HttpProxy,
+        "no HttpProxy logs: CVE-2021-26855 (the request forgery that starts ProxyLogon) cannot be ruled out",
+    ),
+    (
+        LogKind::EcpServer,
+        "no ECP server logs: CVE-2021-27065 (the file write through Set-*VirtualDirectory) cannot be ruled out",
+    ),
+    (
+        LogKind::OabGenerator,
+        "no OABGenerator logs: CVE-2021-26858 (the file write through the OAB generator) cannot be ruled out",
+    ),
     (LogKind::Iis, "no IIS logs: requests to web shells and POSTs to static OWA/ECP files cannot be seen"),
     (LogKind::EcpActivity, ""),
     (LogKind::CmdletInfra, ""),
@@ -48,10 +57,12 @@ pub(crate) fn coverage(layout: &Layout, stats: &[FileStats], files: &FileOutput,
         let mut gaps = Vec::new();
         let mut reach: Option<Timestamp> = None;
         for (a, b) in spans {
-            if let Some(r) = reach {
-                if a.unix() - r.unix() > GAP_SECONDS && a > w0 && r < w1 {
-                    gaps.push([r.max(w0), a.min(w1)]);
-                }
+            if let Some(r) = reach
+                && a.unix() - r.unix() > GAP_SECONDS
+                && a > w0
+                && r < w1
+            {
+                gaps.push([r.max(w0), a.min(w1)]);
             }
             reach = Some(reach.map_or(b, |r| r.max(b)));
         }

@@ -14,8 +14,10 @@ use std::io::Read;
 
 /// Extensions of files IIS executes or that configure execution: new or changed ones under Exchange's web roots
 /// matter.
-pub(crate) const SCRIPT_EXTENSIONS: &[&str] =
-    &["aspx", "ashx", "asmx", "asax", "ascx", "asp", "cshtml", "vbhtml", "soap", "rem", "cs", "vb", "config", "php", "jsp"];
+pub(crate) const SCRIPT_EXTENSIONS: &[&str] = &[
+    "aspx", "ashx", "asmx", "asax", "ascx", "asp", "cshtml", "vbhtml", "soap", "rem", "cs", "vb", "config", "php",
+    "jsp",
+];
 
 /// Bytes of context kept around a content match in an evidence excerpt.
 const EXCERPT_CONTEXT: usize = 120;
@@ -159,9 +161,8 @@ fn check_file(
     let name = f.file_name().to_string();
     let ext = ext_of(&name);
     let in_web_root = layout.web_roots.iter().any(|r| winpath::is_within(&f.windows_path, r));
-    let in_exchange = install
-        .filter(|i| winpath::is_within(&f.windows_path, i))
-        .map(|i| f.windows_path[i.len()..].to_string());
+    let in_exchange =
+        install.filter(|i| winpath::is_within(&f.windows_path, i)).map(|i| f.windows_path[i.len()..].to_string());
     let iocs = &engines.kb.iocs;
     let pc = PathChecks {
         path_rules: engines.path.matches(&f.windows_path).into_iter().map(str::to_string).collect(),
@@ -230,7 +231,8 @@ fn check_file(
                         let first = h.matches.first();
                         let excerpt = first.map(|m| excerpt_around(bytes, m.range.clone()));
                         let mut d = details_base.clone();
-                        let pats: Vec<String> = h.matches.iter().take(8).map(|m| format!("{}:{}", m.yara_rule, m.pattern)).collect();
+                        let pats: Vec<String> =
+                            h.matches.iter().take(8).map(|m| format!("{}:{}", m.yara_rule, m.pattern)).collect();
                         d.insert("yara".into(), serde_json::json!(pats));
                         if rule.kind == FindingKind::Webshell {
                             d.insert("check".into(), serde_json::json!(crate::verdict::checks::WEBSHELL_FILE));
@@ -329,44 +331,44 @@ fn check_file(
         ));
     }
     // Known-good baseline.
-    if let (Some(b), Some(rel), Some(s)) = (baseline, &pc.in_exchange, &sha) {
-        if is_script {
-            match b.get(rel) {
-                Some(good) if good.eq_ignore_ascii_case(s) => {}
-                Some(_) => {
-                    let mut d = details_base.clone();
-                    put(&mut d, "baseline", &b.build.to_string());
-                    d.insert("check".into(), serde_json::json!("baseline-modified"));
-                    findings.push(custom(
-                        "EXH-BASELINE-MODIFIED",
-                        &[&f.display],
-                        FindingKind::Webshell,
-                        if content_hit { Severity::High } else { Severity::Medium },
-                        format!("Exchange file differs from Microsoft's known-good copy for {}: {name}", b.build),
-                        f.mtime,
-                        vec![base_ev(None, None)],
-                        "An Exchange web file was changed after installation. Compare it with the file from a clean \
+    if let (Some(b), Some(rel), Some(s)) = (baseline, &pc.in_exchange, &sha)
+        && is_script
+    {
+        match b.get(rel) {
+            Some(good) if good.eq_ignore_ascii_case(s) => {}
+            Some(_) => {
+                let mut d = details_base.clone();
+                put(&mut d, "baseline", &b.build.to_string());
+                d.insert("check".into(), serde_json::json!("baseline-modified"));
+                findings.push(custom(
+                    "EXH-BASELINE-MODIFIED",
+                    &[&f.display],
+                    FindingKind::Webshell,
+                    if content_hit { Severity::High } else { Severity::Medium },
+                    format!("Exchange file differs from Microsoft's known-good copy for {}: {name}", b.build),
+                    f.mtime,
+                    vec![base_ev(None, None)],
+                    "An Exchange web file was changed after installation. Compare it with the file from a clean \
                          server of the same build; a changed logon page is a common way to steal passwords.",
-                        d,
-                    ));
-                }
-                None => {
-                    let mut d = details_base.clone();
-                    put(&mut d, "baseline", &b.build.to_string());
-                    d.insert("check".into(), serde_json::json!("baseline-new"));
-                    findings.push(custom(
-                        "EXH-BASELINE-NEW",
-                        &[&f.display],
-                        FindingKind::Webshell,
-                        if content_hit { Severity::High } else { Severity::Medium },
-                        format!("Script file in Exchange's web folders that Exchange {} does not install: {name}", b.build),
-                        f.mtime,
-                        vec![base_ev(None, None)],
-                        "Exchange does not ship this file. Unless your organisation added it on purpose (a \
+                    d,
+                ));
+            }
+            None => {
+                let mut d = details_base.clone();
+                put(&mut d, "baseline", &b.build.to_string());
+                d.insert("check".into(), serde_json::json!("baseline-new"));
+                findings.push(custom(
+                    "EXH-BASELINE-NEW",
+                    &[&f.display],
+                    FindingKind::Webshell,
+                    if content_hit { Severity::High } else { Severity::Medium },
+                    format!("Script file in Exchange's web folders that Exchange {} does not install: {name}", b.build),
+                    f.mtime,
+                    vec![base_ev(None, None)],
+                    "Exchange does not ship this file. Unless your organisation added it on purpose (a \
                          customisation you can name), treat it as a web shell: preserve it and remove it.",
-                        d,
-                    ));
-                }
+                    d,
+                ));
             }
         }
     }

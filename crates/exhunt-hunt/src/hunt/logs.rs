@@ -147,12 +147,11 @@ impl RecordSink for Sink<'_> {
     }
 
     fn record(&mut self, r: &Record<'_>) {
-        if let Some(f) = self.server_field {
-            if self.servers.values().sum::<u64>() < 8 {
-                if let Some(v) = r.get(f).filter(|v| !v.is_empty()) {
-                    *self.servers.entry(v.to_string()).or_default() += 1;
-                }
-            }
+        if let Some(f) = self.server_field
+            && self.servers.values().sum::<u64>() < 8
+            && let Some(v) = r.get(f).filter(|v| !v.is_empty())
+        {
+            *self.servers.entry(v.to_string()).or_default() += 1;
         }
         let rules: Vec<String> = if self.candidates.is_empty() {
             Vec::new()
@@ -160,7 +159,8 @@ impl RecordSink for Sink<'_> {
             self.engines.log.eval(&self.candidates, r).into_iter().map(str::to_string).collect()
         };
         let names = field_names(self.kind);
-        let get = |f: fn(&FieldNames) -> &'static str| names.as_ref().and_then(|n| r.get(f(n))).unwrap_or("").to_string();
+        let get =
+            |f: fn(&FieldNames) -> &'static str| names.as_ref().and_then(|n| r.get(f(n))).unwrap_or("").to_string();
         let mut iocs = Vec::new();
         if self.ioc_candidate {
             let iocset = &self.engines.kb.iocs;
@@ -274,7 +274,9 @@ pub(crate) fn sniff_kind(head: &[u8]) -> Option<LogKind> {
     if has("#Fields: DateTime,RequestId,MajorVersion") || text.starts_with("DateTime,RequestId,MajorVersion") {
         return Some(LogKind::HttpProxy);
     }
-    if has("#Fields: TimeStamp,ServerName,EventId,EventData") || text.starts_with("TimeStamp,ServerName,EventId,EventData") {
+    if has("#Fields: TimeStamp,ServerName,EventId,EventData")
+        || text.starts_with("TimeStamp,ServerName,EventId,EventData")
+    {
         return Some(LogKind::EcpServer);
     }
     if text.contains("OABGenerator") && has("#Fields:") {
@@ -352,7 +354,8 @@ fn group_hits(engines: &Engines<'_>, file: &LogFile, hits: Vec<LogHit>) -> Vec<F
         if let Some(t) = t1 {
             details.insert("last_time".into(), serde_json::json!(t.to_string()));
         }
-        let mut iocs: Vec<String> = hs.iter().flat_map(|h| h.iocs.iter().map(|i| format!("{}: {} ({})", i.1, i.2, i.3))).collect();
+        let mut iocs: Vec<String> =
+            hs.iter().flat_map(|h| h.iocs.iter().map(|i| format!("{}: {} ({})", i.1, i.2, i.3))).collect();
         iocs.sort();
         iocs.dedup();
         if !iocs.is_empty() {

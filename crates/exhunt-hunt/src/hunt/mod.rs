@@ -92,7 +92,10 @@ pub struct HostResult {
 pub enum Progress {
     Phase(&'static str),
     /// Bytes of log or file content read so far in the current phase, and the total expected.
-    Bytes { done: u64, total: u64 },
+    Bytes {
+        done: u64,
+        total: u64,
+    },
 }
 
 /// Hunts one host's evidence.
@@ -136,9 +139,9 @@ pub fn hunt_host(
     let (v, reason, deciding) = verdict::decide(&findings, &builds, &engines.kb.catalog);
     let build_verdict = newest_build.map(|b| engines.kb.catalog.verdict(&b));
     let patched = build_verdict.as_ref().map(|bv| {
-        bv.chains.iter().all(|c| {
-            matches!(c.status, exhunt_model::ChainStatus::Fixed | exhunt_model::ChainStatus::NotAffected)
-        })
+        bv.chains
+            .iter()
+            .all(|c| matches!(c.status, exhunt_model::ChainStatus::Fixed | exhunt_model::ChainStatus::NotAffected))
     });
     let mut counts: BTreeMap<Severity, u64> = BTreeMap::new();
     for f in &findings {
@@ -181,15 +184,15 @@ fn build_spans(layout: &Layout, logs: &logs::LogOutput) -> Vec<BuildSpan> {
                 first_seen: None,
                 last_seen: None,
             });
-            if let Some(t) = b.first {
-                if e.first_seen.is_none_or(|f| t < f) {
-                    e.first_seen = Some(t);
-                }
+            if let Some(t) = b.first
+                && e.first_seen.is_none_or(|f| t < f)
+            {
+                e.first_seen = Some(t);
             }
-            if let Some(t) = b.last {
-                if e.last_seen.is_none_or(|l| t > l) {
-                    e.last_seen = Some(t);
-                }
+            if let Some(t) = b.last
+                && e.last_seen.is_none_or(|l| t > l)
+            {
+                e.last_seen = Some(t);
             }
         }
     }
@@ -244,9 +247,9 @@ fn exposure(builds: &[BuildSpan], catalog: &exhunt_kb::Catalog) -> Vec<exhunt_mo
 /// the same traces are part of the story: they are raised to `medium`, saying why.
 fn grade_by_context(findings: &mut [Finding]) {
     use exhunt_model::FindingKind;
-    let compromised = findings.iter().any(|f| {
-        f.severity >= Severity::High && matches!(f.kind, FindingKind::Exploitation | FindingKind::Webshell)
-    });
+    let compromised = findings
+        .iter()
+        .any(|f| f.severity >= Severity::High && matches!(f.kind, FindingKind::Exploitation | FindingKind::Webshell));
     if !compromised {
         return;
     }

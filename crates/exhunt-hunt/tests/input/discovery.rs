@@ -68,9 +68,12 @@ fn fingerprint(dir: &Path) -> Vec<(String, u64, std::time::SystemTime, String)> 
 /// Per file: display path, kind, records, records past the prefilter, rule hits (line, rule id).
 type Outcome = Vec<(String, LogKind, u64, u64, Vec<(u64, String)>)>;
 
+/// Per file: display path, kind, records, hits of the rules under test.
+type Pinned = (String, LogKind, u64, Vec<(u64, String)>);
+
 /// The outcome without what depends on the knowledge base's other rules: the count of records past the prefilter,
 /// and hits of rules other than those this test is about.
-fn pinned(o: &Outcome) -> Vec<(String, LogKind, u64, Vec<(u64, String)>)> {
+fn pinned(o: &Outcome) -> Vec<Pinned> {
     const ABOUT: &[&str] = &["EXH-LOG-0001", "EXH-LOG-0004"];
     o.iter()
         .map(|(p, k, records, _, hits)| {
@@ -151,7 +154,7 @@ fn full_triage_from_registry_to_rule_hits() {
 
     let hit = |line: u64, id: &str| vec![(line, id.to_string())];
     let x = "C/Program Files/Microsoft/Exchange Server/V15/Logging";
-    let expected = vec![
+    let expected: Vec<Pinned> = vec![
         (format!("{x}/ECP/Server/ECPServer2021030302-1.LOG"), LogKind::EcpServer, 1, hit(2, "EXH-LOG-0004")),
         (format!("{x}/HttpProxy/Ecp/HttpProxy_2021030302-1.LOG"), LogKind::HttpProxy, 2, hit(7, "EXH-LOG-0001")),
         (format!("{x}/HttpProxy/Owa/HttpProxy_2021030302-1.LOG.gz"), LogKind::HttpProxy, 2, hit(7, "EXH-LOG-0001")),

@@ -104,7 +104,13 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
         eprintln!("exhunt: wrote the timeline ({} findings) to {}", all_findings.len(), t.display());
     }
     // A compromise outranks "finished with errors": the exit code must not hide it.
-    Ok(if code == Code::Findings { Code::Findings } else if any_errors { Code::Errors } else { code })
+    Ok(if code == Code::Findings {
+        Code::Findings
+    } else if any_errors {
+        Code::Errors
+    } else {
+        code
+    })
 }
 
 /// The buffer of the JSONL writer (records are built there and written to stdout per host).
@@ -136,7 +142,8 @@ fn emit_error(json: bool, out: &mut dyn Write, e: &exhunt_model::ErrorRecord) ->
 }
 
 fn per_host(html: &Path, host: &str) -> PathBuf {
-    let safe: String = host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String =
+        host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     let stem = html.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
     let ext = html.extension().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "html".into());
     html.with_file_name(format!("{stem}-{safe}.{ext}"))
@@ -151,7 +158,9 @@ fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {elapsed}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {elapsed}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(escape_terminal(&path.display().to_string()));
@@ -187,11 +196,14 @@ fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
         let c: Vec<String> = v.chains.iter().map(|c| format!("{} {}", c.chain.name(), c.status)).collect();
         writeln!(out, "  newest build {}: {}", v.input, c.join(", "))?;
     }
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .filter_map(|s| rep.counts.get(s).map(|n| format!("{n} {s}")))
-        .collect();
-    writeln!(out, "  findings: {}; errors: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") }, rep.errors)?;
+    let counts: Vec<String> =
+        Severity::ALL.iter().filter_map(|s| rep.counts.get(s).map(|n| format!("{n} {s}"))).collect();
+    writeln!(
+        out,
+        "  findings: {}; errors: {}",
+        if counts.is_empty() { "none".into() } else { counts.join(", ") },
+        rep.errors
+    )?;
     writeln!(out)?;
     let shown: Vec<Finding> = r.findings.iter().filter(|f| f.severity > Severity::Info).cloned().collect();
     if !shown.is_empty() {

@@ -89,9 +89,13 @@ fn verdict(builds: &[String], kb_dir: Option<&Path>, json: bool) -> anyhow::Resu
     let mut verdicts = Vec::with_capacity(builds.len());
     for (i, input) in builds.iter().enumerate() {
         if let Err(e) = exhunt_model::Build::parse(input) {
-            let d = Diagnostic::error("B001", format!("argument {}", i + 1), format!("malformed build `{}`", escape(input)))
-                .at(0, e.column)
-                .with_help(format!("{}; a build looks like 15.1.2176.9, 15.01.2176.009 or 15.1.2176", e.reason));
+            let d = Diagnostic::error(
+                "B001",
+                format!("argument {}", i + 1),
+                format!("malformed build `{}`", escape(input)),
+            )
+            .at(0, e.column)
+            .with_help(format!("{}; a build looks like 15.1.2176.9, 15.01.2176.009 or 15.1.2176", e.reason));
             if json {
                 JsonlWriter::new(std::io::stdout().lock()).write(&ErrorRecord {
                     code: Some("B001".into()),

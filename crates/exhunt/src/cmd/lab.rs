@@ -5,7 +5,8 @@ use exhunt_lab::{EvidenceOptions, Scenario};
 pub fn run(cmd: LabCommand) -> anyhow::Result<Code> {
     match cmd {
         LabCommand::Evidence { dir, seed, size, scenario, host } => {
-            let size = parse_size(&size).ok_or_else(|| UsageError(format!("`{size}` is not a size: use bytes or 20MB, 1GB")))?;
+            let size = parse_size(&size)
+                .ok_or_else(|| UsageError(format!("`{size}` is not a size: use bytes or 20MB, 1GB")))?;
             let scenario: Scenario = scenario.parse().map_err(|_| {
                 UsageError(format!("unknown scenario `{scenario}`: use clean, probed, exploited, backdoored or used"))
             })?;

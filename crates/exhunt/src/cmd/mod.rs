@@ -68,7 +68,11 @@ fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64) -> anyhow::R
         out: crate::cli::OutputArgs { format: "table".into(), json: false },
     };
     let code = hunt::run(args)?;
-    eprintln!("exhunt demo: open {} in a browser; the lab's ground truth is in {}", dir.join("report.html").display(), dir.join("evidence/truth.jsonl").display());
+    eprintln!(
+        "exhunt demo: open {} in a browser; the lab's ground truth is in {}",
+        dir.join("report.html").display(),
+        dir.join("evidence/truth.jsonl").display()
+    );
     // The demo worked when the hunt ran: findings are its point, not a failure.
     Ok(if code == Code::Findings { Code::Clean } else { code })
 }

@@ -9,6 +9,7 @@
 
 mod file;
 mod log;
+pub use log::HTTPPROXY_FIELDS;
 mod path;
 mod read;
 

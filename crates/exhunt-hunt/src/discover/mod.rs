@@ -199,7 +199,7 @@ pub fn discover(source: &dyn EvidenceSource) -> Discovery {
 }
 
 /// Sorted, deduplicated, and without folders inside another of the list.
-fn outermost(paths: Vec<String>) -> Vec<String> {
+pub(crate) fn outermost(paths: Vec<String>) -> Vec<String> {
     let mut v: Vec<String> = paths.into_iter().map(|p| winpath::normalize(&p)).collect();
     v.sort_by_cached_key(|p| winpath::key(p));
     let mut out: Vec<String> = Vec::new();

@@ -54,15 +54,7 @@ fn sweep_roots(layout: &Layout) -> Vec<String> {
     ] {
         roots.push(format!("{s}:\\{extra}"));
     }
-    let mut v: Vec<String> = roots.into_iter().map(|p| winpath::normalize(&p)).collect();
-    v.sort_by_cached_key(|p| winpath::key(p));
-    let mut out: Vec<String> = Vec::new();
-    for p in v {
-        if !out.iter().any(|o| winpath::is_within(&p, o)) {
-            out.push(p);
-        }
-    }
-    out
+    crate::discover::outermost(roots)
 }
 
 fn ext_of(name: &str) -> String {

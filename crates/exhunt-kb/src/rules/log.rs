@@ -24,7 +24,9 @@ pub const LOG_SOURCES: &[(&str, &str)] = &[
 /// The field every reader provides: the record as read.
 pub const RAW_FIELD: &str = "_raw";
 
-const HTTPPROXY_FIELDS: &[&str] = &[
+/// The HttpProxy log columns of Exchange 2016 CU19 and later, in order (hunt-anchors §2.0; older CUs lack some).
+/// The lab writes these; rules are checked against them.
+pub const HTTPPROXY_FIELDS: &[&str] = &[
     "DateTime",
     "RequestId",
     "MajorVersion",

@@ -24,6 +24,6 @@
 pub mod discover;
 pub mod error;
 pub mod evidence;
-pub mod readers;
 pub mod hunt;
+pub mod readers;
 pub mod verdict;

@@ -21,8 +21,11 @@ fn changed_and_new_exchange_files_are_reported_against_the_servers_build() {
     let auth = x.join("FrontEnd/HttpProxy/owa/auth");
     std::fs::create_dir_all(&auth).expect("mkdir");
     // A logon page someone edited (the project's own text; its hash is not Microsoft's).
-    std::fs::write(auth.join("logon.aspx"), "<%@ Page language=\"c#\" %>\n<!-- edited: sends the password elsewhere -->\n")
-        .expect("write");
+    std::fs::write(
+        auth.join("logon.aspx"),
+        "<%@ Page language=\"c#\" %>\n<!-- edited: sends the password elsewhere -->\n",
+    )
+    .expect("write");
     std::fs::write(auth.join("helper.aspx"), "<%@ Page language=\"c#\" %>\n<html><body>hello</body></html>\n")
         .expect("write");
     let hp = x.join("Logging/HttpProxy/Owa");
@@ -47,7 +50,10 @@ fn changed_and_new_exchange_files_are_reported_against_the_servers_build() {
         .iter()
         .map(|f| (f.rule.as_str(), f.details.get("windows_path").and_then(|v| v.as_str()).unwrap_or("")))
         .collect();
-    assert!(rules.iter().any(|(r, p)| *r == "EXH-BASELINE-MODIFIED" && p.ends_with("owa\\auth\\logon.aspx")), "{rules:?}");
+    assert!(
+        rules.iter().any(|(r, p)| *r == "EXH-BASELINE-MODIFIED" && p.ends_with("owa\\auth\\logon.aspx")),
+        "{rules:?}"
+    );
     assert!(rules.iter().any(|(r, p)| *r == "EXH-BASELINE-NEW" && p.ends_with("owa\\auth\\helper.aspx")), "{rules:?}");
     let files = r.report.coverage.iter().find(|c| c.source == "files").expect("files coverage");
     assert!(files.note.as_deref().is_some_and(|n| n.contains("known-good hashes for 15.1.2176.9")), "{:?}", files.note);

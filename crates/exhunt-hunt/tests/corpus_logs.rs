@@ -31,7 +31,9 @@ fn tunna_traffic_to_erp_conn_aspx_is_reported() {
     let tunnel: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.severity >= Severity::High && f.details.get("url").and_then(|v| v.as_str()) == Some("/erp/conn.aspx"))
+        .filter(|f| {
+            f.severity >= Severity::High && f.details.get("url").and_then(|v| v.as_str()) == Some("/erp/conn.aspx")
+        })
         .collect();
     assert!(!tunnel.is_empty(), "no finding names /erp/conn.aspx");
     let count: u64 = tunnel.iter().filter_map(|f| f.details.get("count").and_then(|v| v.as_u64())).sum();
@@ -39,8 +41,9 @@ fn tunna_traffic_to_erp_conn_aspx_is_reported() {
     assert_eq!(count, 4298, "every tunnel request counted");
     let first = tunnel.iter().filter_map(|f| f.time).min().expect("time");
     assert_eq!(first.to_string(), "2019-09-03T10:13:36Z");
-    assert!(tunnel[0].evidence.iter().any(|e| e.path.ends_with("sbousseaden_Tunna_rdp_tunnel_IIS.log")
-        && matches!(e.locator, Some(Locator::Line(_)))));
+    assert!(tunnel[0].evidence.iter().any(
+        |e| e.path.ends_with("sbousseaden_Tunna_rdp_tunnel_IIS.log") && matches!(e.locator, Some(Locator::Line(_)))
+    ));
     let iis = r.report.coverage.iter().find(|c| c.source == "iis").expect("iis coverage");
     assert_eq!(iis.files, 1);
 }

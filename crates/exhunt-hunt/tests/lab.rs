@@ -55,10 +55,8 @@ fn run(scenario: Scenario, seed: u64, kb: &Kb, engines: &Engines<'_>) -> Vec<Str
         problems.push(format!("{label}: verdict {} but truth says {}", result.report.verdict, scen["verdict"]));
     }
     let expects: Vec<&serde_json::Value> = truth.iter().filter(|t| t["type"] == "expect").collect();
-    let expected_locs: BTreeSet<(String, Option<u64>)> = expects
-        .iter()
-        .map(|e| (e["path"].as_str().unwrap_or("").to_string(), e["line"].as_u64()))
-        .collect();
+    let expected_locs: BTreeSet<(String, Option<u64>)> =
+        expects.iter().map(|e| (e["path"].as_str().unwrap_or("").to_string(), e["line"].as_u64())).collect();
     // Every required expect is reported, at its severity or above.
     let required = expects.iter().filter(|e| e["required"] != false).count();
     eprintln!(
@@ -78,10 +76,7 @@ fn run(scenario: Scenario, seed: u64, kb: &Kb, engines: &Engines<'_>) -> Vec<Str
         let min = sev(e["min_severity"].as_str().unwrap_or("info"));
         let found = result.findings.iter().any(|f| f.severity >= min && locs(f).contains(&key));
         if !found {
-            problems.push(format!(
-                "{label}: missed {} {} at {}:{:?} (min {min})",
-                e["id"], e["check"], key.0, key.1
-            ));
+            problems.push(format!("{label}: missed {} {} at {}:{:?} (min {min})", e["id"], e["check"], key.0, key.1));
         }
     }
     // Nothing else above low: every such finding points at a planted trace (or at a planted shell's path).
@@ -91,7 +86,10 @@ fn run(scenario: Scenario, seed: u64, kb: &Kb, engines: &Engines<'_>) -> Vec<Str
         .unwrap_or_default();
     for f in result.findings.iter().filter(|f| f.severity > Severity::Low) {
         let ok = if f.evidence.is_empty() {
-            f.details.get("windows_path").and_then(|v| v.as_str()).is_some_and(|p| shell_paths.contains(&p.to_lowercase()))
+            f.details
+                .get("windows_path")
+                .and_then(|v| v.as_str())
+                .is_some_and(|p| shell_paths.contains(&p.to_lowercase()))
         } else {
             locs(f).iter().any(|l| expected_locs.contains(l))
         };

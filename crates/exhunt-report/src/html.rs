@@ -187,13 +187,18 @@ pub fn render_html(report: &HostReport, findings: &[Finding], tool_version: &str
             }
         }
         if f.evidence.len() > 20 {
-            let _ = writeln!(h, "<p class=\"muted\">… and {} more pieces of evidence (see the JSON output).</p>", f.evidence.len() - 20);
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">… and {} more pieces of evidence (see the JSON output).</p>",
+                f.evidence.len() - 20
+            );
         }
         let _ = writeln!(h, "<div class=\"todo\"><strong>What to do:</strong> {}</div></div>", e(&f.remediation));
     }
 
     // Timeline.
-    let mut timed: Vec<&Finding> = findings.iter().filter(|f| f.time.is_some() && f.severity > Severity::Info).collect();
+    let mut timed: Vec<&Finding> =
+        findings.iter().filter(|f| f.time.is_some() && f.severity > Severity::Info).collect();
     timed.sort_by_key(|f| f.time);
     h.push_str("<h2 id=\"timeline\">Timeline</h2>\n");
     if timed.is_empty() {

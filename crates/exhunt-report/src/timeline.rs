@@ -21,9 +21,7 @@ pub fn write_timeline(findings: &[Finding], out: impl Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(TIMELINE_COLUMNS).map_err(io::Error::other)?;
     let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.time.is_none(), a.time, &a.host, &a.id).cmp(&(b.time.is_none(), b.time, &b.host, &b.id))
-    });
+    sorted.sort_by(|a, b| (a.time.is_none(), a.time, &a.host, &a.id).cmp(&(b.time.is_none(), b.time, &b.host, &b.id)));
     for f in sorted {
         let time = f.time.map(|t| t.to_string()).unwrap_or_default();
         let host = f.host.clone().unwrap_or_default();

@@ -10,7 +10,8 @@ use toml::de::{DeTable, DeValue};
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
 /// Keys that belong at the top of a rule file; found in a sub-table they were written below a `[table]` header.
-const TOP_LEVEL: &[&str] = &["positive", "negative", "references", "remediation", "tags", "cve", "description", "family"];
+const TOP_LEVEL: &[&str] =
+    &["positive", "negative", "references", "remediation", "tags", "cve", "description", "family"];
 
 /// Reads values out of one rule file and records what went wrong.
 pub(crate) struct Reader<'a> {

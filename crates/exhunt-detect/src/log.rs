@@ -153,6 +153,11 @@ impl LogRules {
         let Some(index) = self.sources.iter().find(|s| s.name == source) else {
             return Candidates::default();
         };
+        // Most records contain no literal at all: answer them with one unanchored search (which uses the
+        // automaton's memchr-based prefilter) and no allocation; only records with a hit pay for the overlapping pass.
+        if !index.automaton.is_match(raw) {
+            return Candidates::default();
+        }
         let mut rules = Vec::new();
         for m in index.automaton.find_overlapping_iter(raw) {
             let rule = index.owner[m.pattern().as_usize()];

@@ -17,13 +17,13 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 "$BIN" lab evidence "$WORK/ev" --seed 42 --size "$SIZE" --scenario used
 BYTES=$(du -sb "$WORK/ev/C" | cut -f1)
-cat $(find "$WORK/ev/C" -type f) > /dev/null   # warm the page cache
+find "$WORK/ev/C" -type f -exec cat {} + > /dev/null   # warm the page cache
 t0=$(date +%s.%N)
 rg -F -c -e 'ServerInfo~' -e 'Server~' -e 'VirtualDirectory' -e 'Download failed and temporary file' "$WORK/ev/C" > /dev/null || true
 t1=$(date +%s.%N)
 /usr/bin/time -f '%M' -o "$WORK/rss" "$BIN" hunt --no-progress --json "$WORK/ev" > "$WORK/out.jsonl" || true
 t2=$(date +%s.%N)
-python3 - "$BYTES" "$t0" "$t1" "$t2" "$(cat "$WORK/rss")" "$(grep -c '"type":"finding"' "$WORK/out.jsonl")" <<'PY'
+python3 - "$BYTES" "$t0" "$t1" "$t2" "$(tail -1 "$WORK/rss")" "$(grep -c '"type":"finding"' "$WORK/out.jsonl")" <<'PY'
 import sys
 b, t0, t1, t2, rss, n = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5]), int(sys.argv[6])
 rg, ex = t1 - t0, t2 - t1

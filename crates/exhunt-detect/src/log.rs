@@ -119,8 +119,10 @@ impl LogRules {
                     }
                 }
             }
+            // A DFA: the automaton runs over every byte of every log line, and the literal sets are small.
             let automaton = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .match_kind(MatchKind::Standard)
                 .build(&literals)
                 .expect("invariant: an automaton over a few thousand literals builds");

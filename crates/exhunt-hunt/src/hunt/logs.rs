@@ -95,6 +95,7 @@ impl IocPrefilter {
         let ac = (!lits.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .match_kind(MatchKind::LeftmostFirst)
                 .build(&lits)
                 .expect("invariant: an automaton over a few hundred literals builds")

@@ -49,6 +49,7 @@ fn sweep_roots(layout: &Layout) -> Vec<String> {
         "root",
         "PerfLogs",
         "Users\\Public",
+        // Only `<version>\\Temporary ASP.NET Files` below these is kept (see `hunt_files`).
         "Windows\\Microsoft.NET\\Framework64",
         "Windows\\Microsoft.NET\\Framework",
     ] {
@@ -86,7 +87,13 @@ pub(crate) fn hunt_files(
         for item in source.walk(root) {
             match item {
                 Ok(f) => {
-                    if seen.insert(winpath::key(&f.windows_path)) {
+                    let key = winpath::key(&f.windows_path);
+                    // Of the .NET framework folders only the compiled pages matter; the framework's own
+                    // thousands of DLLs would be read and hashed for nothing.
+                    if key.contains("\\microsoft.net\\framework") && !key.contains("\\temporary asp.net files\\") {
+                        continue;
+                    }
+                    if seen.insert(key) {
                         files.push(f);
                     }
                 }

@@ -134,6 +134,8 @@ struct Sink<'e> {
     hits: Vec<LogHit>,
     /// `ServerHostName` / `ServerName` values seen, for the host name.
     servers: HashMap<String, u64>,
+    /// Records still to sample for the server's name (counts down to 0; checked on every line, so kept as a number).
+    server_samples: u32,
     server_field: Option<&'static str>,
     kind: LogKind,
 }
@@ -143,16 +145,17 @@ impl RecordSink for Sink<'_> {
         self.candidates = self.engines.log.prefilter(self.source, raw);
         self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.is_match(raw);
         // The first records of a file name the server; cheap to take them all (they are few per file).
-        let want_server = self.server_field.is_some() && self.servers.values().sum::<u64>() < 8;
+        let want_server = self.server_samples > 0;
         !self.candidates.is_empty() || self.ioc_candidate || want_server
     }
 
     fn record(&mut self, r: &Record<'_>) {
-        if let Some(f) = self.server_field
-            && self.servers.values().sum::<u64>() < 8
-            && let Some(v) = r.get(f).filter(|v| !v.is_empty())
-        {
-            *self.servers.entry(v.to_string()).or_default() += 1;
+        if self.server_samples > 0 {
+            // Counted whether or not the field is there, so that a log without it stops being sampled.
+            self.server_samples -= 1;
+            if let Some(v) = self.server_field.and_then(|f| r.get(f)).filter(|v| !v.is_empty()) {
+                *self.servers.entry(v.to_string()).or_default() += 1;
+            }
         }
         let rules: Vec<String> = if self.candidates.is_empty() {
             Vec::new()
@@ -234,6 +237,7 @@ pub(crate) fn hunt_logs(
             ioc_candidate: false,
             hits: Vec::new(),
             servers: HashMap::new(),
+            server_samples: if matches!(f.kind, LogKind::HttpProxy | LogKind::EcpServer) { 8 } else { 0 },
             server_field: match f.kind {
                 LogKind::HttpProxy => Some("ServerHostName"),
                 LogKind::EcpServer => Some("ServerName"),

@@ -45,11 +45,6 @@ impl<W: Write> JsonlWriter<W> {
         self.written
     }
 
-    /// The writer, e.g. a buffer to take the records from.
-    pub fn buffer_mut(&mut self) -> &mut W {
-        &mut self.out
-    }
-
     pub fn into_inner(self) -> W {
         self.out
     }

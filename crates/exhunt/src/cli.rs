@@ -29,6 +29,9 @@ pub enum Command {
         scenario: String,
         #[arg(long, default_value_t = 2021)]
         seed: u64,
+        /// Target size of the lab's logs
+        #[arg(long, default_value = "20MB")]
+        size: String,
     },
 }
 

@@ -162,3 +162,18 @@ fn missing_evidence_is_an_error_not_a_crash() {
     let out = exhunt().args(["hunt", "--no-progress", "--since", "yesterday", "/tmp"]).output().expect("run");
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// The README's first command, on a small lab: evidence, verdict, report and timeline, exit 0.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("demo");
+    let out =
+        exhunt().args(["demo", "--size", "600000", "--dir"]).arg(&dir).env("NO_COLOR", "1").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BACKDOOR-USED"), "{stdout}");
+    assert!(dir.join("evidence/truth.jsonl").is_file());
+    assert!(std::fs::read_to_string(dir.join("report.html")).expect("report").contains("id=\"verdict\""));
+    assert!(std::fs::metadata(dir.join("timeline.csv")).expect("timeline").len() > 100);
+}

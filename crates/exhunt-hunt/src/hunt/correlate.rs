@@ -158,7 +158,7 @@ impl RecordSink for ShellSink<'_> {
 pub(crate) fn correlate(
     source: &dyn EvidenceSource,
     layout: &Layout,
-    _engines: &Engines<'_>,
+    engines: &Engines<'_>,
     opts: &HuntOptions,
     findings: &[Finding],
     web_logs: &[LogFile],
@@ -274,7 +274,7 @@ pub(crate) fn correlate(
             d.insert("last_time".into(), serde_json::json!(t.to_string()));
         }
         put(&mut d, "shell_finding", &shell.origin);
-        let ioc_ip = parse_ip(&ip).is_some_and(|a| !_engines.kb.iocs.match_ip(a).is_empty());
+        let ioc_ip = parse_ip(&ip).is_some_and(|a| !engines.kb.iocs.match_ip(a).is_empty());
         if ioc_ip {
             d.insert("actor_ip".into(), serde_json::json!(true));
         }

@@ -34,16 +34,7 @@ pub(crate) fn coverage(layout: &Layout, stats: &[FileStats], files: &FileOutput,
         let of: Vec<&FileStats> = stats.iter().filter(|s| s.kind == *kind).collect();
         if of.is_empty() {
             if !missing.is_empty() {
-                out.push(Coverage {
-                    source: kind.as_str().to_string(),
-                    files: 0,
-                    records: 0,
-                    malformed: 0,
-                    first: None,
-                    last: None,
-                    gaps: Vec::new(),
-                    note: Some(missing.to_string()),
-                });
+                out.push(absent(kind.as_str(), missing));
             }
             continue;
         }
@@ -125,19 +116,24 @@ pub(crate) fn coverage(layout: &Layout, stats: &[FileStats], files: &FileOutput,
         gaps: Vec::new(),
         note: Some(notes.join("; ")),
     });
-    out.push(Coverage {
-        source: "event-logs".to_string(),
+    out.push(absent(
+        "event-logs",
+        "Windows event logs are not examined by this version: CVE-2021-26857 (Unified Messaging) and what was run \
+         through a web shell are judged from the web logs and files only",
+    ));
+    out
+}
+
+/// A source with nothing examined, and what that means.
+fn absent(source: &str, note: &str) -> Coverage {
+    Coverage {
+        source: source.to_string(),
         files: 0,
         records: 0,
         malformed: 0,
         first: None,
         last: None,
         gaps: Vec::new(),
-        note: Some(
-            "Windows event logs are not examined by this version: CVE-2021-26857 (Unified Messaging) and what was run \
-             through a web shell are judged from the web logs and files only"
-                .to_string(),
-        ),
-    });
-    out
+        note: Some(note.to_string()),
+    }
 }

@@ -197,7 +197,7 @@ fn check_file(
         } else {
             match read_all(source, f, opts.max_scan_bytes) {
                 Ok(bytes) => {
-                    let sha = hex_lower(&Sha256::digest(&bytes));
+                    let sha = hex::encode(Sha256::digest(&bytes));
                     content = Some((bytes, sha));
                 }
                 Err(e) => error = Some(e),
@@ -437,14 +437,6 @@ fn read_all(source: &dyn EvidenceSource, f: &EvidenceFile, cap: u64) -> Result<V
         locator: None,
     })?;
     Ok(buf)
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
 }
 
 /// The matched bytes with some context, as text (invalid UTF-8 and NULs made visible; UTF-16LE text is narrowed).

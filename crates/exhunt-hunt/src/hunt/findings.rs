@@ -14,12 +14,7 @@ pub fn finding_id(rule: &str, parts: &[&str]) -> String {
         h.update([0u8]);
         h.update(p.as_bytes());
     }
-    let d = h.finalize();
-    let mut s = String::with_capacity(16);
-    for b in &d[..8] {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    hex::encode(&h.finalize()[..8])
 }
 
 /// A finding from a kb rule.

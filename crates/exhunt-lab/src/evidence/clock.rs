@@ -86,18 +86,7 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
 
 /// `2021-03-03T06:49:42.162Z` (Exchange logs, RFC 3339).
 pub fn push_iso_ms(out: &mut Vec<u8>, t: i64) {
-    let c = civil(t);
-    push_num(out, c.year as u64, 4);
-    out.push(b'-');
-    push_num(out, u64::from(c.month), 2);
-    out.push(b'-');
-    push_num(out, u64::from(c.day), 2);
-    out.push(b'T');
-    push_num(out, u64::from(c.hour), 2);
-    out.push(b':');
-    push_num(out, u64::from(c.minute), 2);
-    out.push(b':');
-    push_num(out, u64::from(c.second), 2);
+    let c = push_date_time(out, t, b'T');
     out.push(b'.');
     push_num(out, u64::from(c.milli), 3);
     out.push(b'Z');
@@ -105,18 +94,24 @@ pub fn push_iso_ms(out: &mut Vec<u8>, t: i64) {
 
 /// `2021-03-03 06:49:42` (IIS W3C `date time`).
 pub fn push_w3c(out: &mut Vec<u8>, t: i64) {
+    push_date_time(out, t, b' ');
+}
+
+/// `YYYY-MM-DD<sep>hh:mm:ss`; returns the civil time for what follows.
+fn push_date_time(out: &mut Vec<u8>, t: i64, sep: u8) -> Civil {
     let c = civil(t);
     push_num(out, c.year as u64, 4);
     out.push(b'-');
     push_num(out, u64::from(c.month), 2);
     out.push(b'-');
     push_num(out, u64::from(c.day), 2);
-    out.push(b' ');
+    out.push(sep);
     push_num(out, u64::from(c.hour), 2);
     out.push(b':');
     push_num(out, u64::from(c.minute), 2);
     out.push(b':');
     push_num(out, u64::from(c.second), 2);
+    c
 }
 
 /// `2021-03-03T06:00:00Z` (truth file, RFC 3339 UTC, whole seconds).

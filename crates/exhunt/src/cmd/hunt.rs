@@ -42,7 +42,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
     let json = args.out.is_json();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut jw = JsonlWriter::new(Vec::new());
     let mut all_findings: Vec<Finding> = Vec::new();
     let mut code = Code::Clean;
     let mut any_errors = !berrs.is_empty();
@@ -77,6 +76,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
             any_errors = true;
         }
         if json {
+            // Each record is flushed as it is written: a killed run keeps every host finished before the kill.
+            let mut jw = JsonlWriter::new(&mut out);
             for f in &result.findings {
                 jw.write(f)?;
             }
@@ -84,8 +85,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
             for e in &result.errors {
                 jw.write(e)?;
             }
-            out.write_all(&std::mem::take(jw_buf(&mut jw)))?;
-            out.flush()?;
         } else {
             print_host(&mut out, &result)?;
         }
@@ -111,11 +110,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
     } else {
         code
     })
-}
-
-/// The buffer of the JSONL writer (records are built there and written to stdout per host).
-fn jw_buf(w: &mut JsonlWriter<Vec<u8>>) -> &mut Vec<u8> {
-    w.buffer_mut()
 }
 
 fn host_code(r: &HostResult) -> Code {

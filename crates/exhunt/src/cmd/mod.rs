@@ -12,7 +12,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Hunt(args) => hunt::run(args),
         Command::Lab(cmd) => lab::run(cmd),
-        Command::Demo { dir, scenario, seed } => demo(dir, &scenario, seed),
+        Command::Demo { dir, scenario, seed, size } => demo(dir, &scenario, seed, &size),
     }
 }
 
@@ -41,7 +41,7 @@ pub fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
 }
 
 /// `exhunt demo`: lab evidence, then a hunt of it with an HTML report and a timeline beside it.
-fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64) -> anyhow::Result<Code> {
+fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &str) -> anyhow::Result<Code> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("exhunt-demo-{}", std::process::id())),
@@ -50,7 +50,7 @@ fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64) -> anyhow::R
     lab::run(crate::cli::LabCommand::Evidence {
         dir: evidence.clone(),
         seed,
-        size: "20MB".into(),
+        size: size.to_string(),
         scenario: scenario.to_string(),
         host: None,
     })?;

@@ -9,6 +9,8 @@
 //! * IIS: `<system drive>:\Windows\System32\inetsrv\config\applicationHost.config` ([`apphost`]): sites, bindings,
 //!   applications and virtual directories with their physical paths (`%SystemDrive%`, `%windir%`,
 //!   `%ExchangeInstallPath%` expanded), and each site's log folder.
+//! * No log folder with files: every file of the evidence is recognised by its first lines ([`sniff_kind`]), so a
+//!   plain folder of logs can be hunted.
 //! * The system drive is the first drive (in letter order) holding a `Windows` folder, else `C`.
 
 pub mod apphost;
@@ -317,6 +319,72 @@ impl Layout {
                 }
             }
         }
+        if files.is_empty() {
+            // No log where Exchange and IIS keep them: the evidence may be a plain folder of logs (what an IR firm
+            // often receives). Recognise log files by their first lines.
+            files = sniff_logs(source, &mut errors);
+        }
         (files, errors)
     }
+}
+
+/// At most this many files are opened to recognise loose logs by content.
+const MAX_SNIFFED: usize = 100_000;
+
+/// The kind of log a file's first bytes show, if any.
+pub fn sniff_kind(head: &[u8]) -> Option<LogKind> {
+    let text = String::from_utf8_lossy(head);
+    let has = |s: &str| text.lines().take(8).any(|l| l.starts_with(s));
+    if has("#Software: Microsoft Internet Information Services") || has("#Fields: date time") {
+        return Some(LogKind::Iis);
+    }
+    if has("#Fields: DateTime,RequestId,MajorVersion") || text.starts_with("DateTime,RequestId,MajorVersion") {
+        return Some(LogKind::HttpProxy);
+    }
+    if has("#Fields: TimeStamp,ServerName,EventId,EventData")
+        || text.starts_with("TimeStamp,ServerName,EventId,EventData")
+    {
+        return Some(LogKind::EcpServer);
+    }
+    if text.contains("OABGenerator") && has("#Fields:") {
+        return Some(LogKind::OabGenerator);
+    }
+    None
+}
+
+fn sniff_logs(source: &dyn EvidenceSource, errors: &mut Vec<ErrorRecord>) -> Vec<LogFile> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for (n, item) in source.files().enumerate() {
+        if n >= MAX_SNIFFED {
+            break;
+        }
+        let f = match item {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(e.to_record());
+                continue;
+            }
+        };
+        if f.size == 0 {
+            continue;
+        }
+        let Ok(r) = source.open(&f) else { continue };
+        let mut head = Vec::with_capacity(1024);
+        let mut r: Box<dyn Read> = r;
+        let mut magic = [0u8; 2];
+        if r.read_exact(&mut magic).is_err() {
+            continue;
+        }
+        let joined = std::io::Cursor::new(magic.to_vec()).chain(r);
+        let mut reader: Box<dyn Read> =
+            if magic == [0x1f, 0x8b] { Box::new(flate2::read::MultiGzDecoder::new(joined)) } else { Box::new(joined) };
+        if (&mut reader).take(1024).read_to_end(&mut head).is_err() {
+            continue;
+        }
+        if let Some(kind) = sniff_kind(&head) {
+            out.push(LogFile { file: f, kind });
+        }
+    }
+    out
 }

@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+pub mod event;
 mod fields;
 mod file;
 mod locate;
@@ -29,6 +30,7 @@ mod path;
 mod selftest;
 
 pub use error::DetectError;
+pub use event::Event;
 pub use fields::Fields;
 pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
 pub use log::{Candidates, LogRules};

@@ -28,6 +28,7 @@ mod locate;
 mod log;
 mod path;
 mod selftest;
+pub mod sigma;
 
 pub use error::DetectError;
 pub use event::Event;
@@ -36,6 +37,7 @@ pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
 pub use log::{Candidates, LogRules};
 pub use path::{PathRules, normalize_path};
 pub use selftest::{SampleResult, SelfTest, selftest};
+pub use sigma::{SigmaHit, SigmaLoadFailure, SigmaRules};
 
 use exhunt_kb::{Diagnostic, Kb};
 

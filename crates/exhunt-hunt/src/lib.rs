@@ -24,6 +24,7 @@
 pub mod discover;
 pub mod error;
 pub mod evidence;
+pub mod groups;
 pub mod hunt;
 pub mod readers;
 pub mod verdict;

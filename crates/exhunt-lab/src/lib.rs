@@ -11,6 +11,7 @@
 mod error;
 pub mod evidence;
 pub mod rng;
+pub mod serve;
 
 pub use error::LabError;
 pub use evidence::{DEFAULT_SIZE, EvidenceOptions, EvidenceSummary, InstalledBuild, MIN_SIZE, Scenario, generate};

@@ -6,18 +6,21 @@
 //! * [`Build`]: an Exchange build number (`15.1.2176.9`, `15.01.2176.009` or the CU-level `15.1.2176`).
 //! * [`BuildVerdict`] / [`ChainVerdict`]: what the knowledge base says about a build, per attack chain.
 //! * [`Finding`] / [`Evidence`] / [`Locator`]: what a rule found and where.
+//! * [`Incident`] / [`ActivityGroup`]: one host's compromise across sources; hosts that share an actor's traces.
 //! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
 
 mod build;
 mod finding;
 mod host;
+mod story;
 mod time_fmt;
 mod verdict;
 
 pub use build::{Build, BuildParseError};
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 pub use host::{BuildSpan, Coverage, Exposure, HostReport, HostVerdict};
+pub use story::{ActivityGroup, GroupLink, Incident, IncidentStep, Stage};
 pub use time_fmt::Timestamp;
 pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
 
@@ -40,4 +43,10 @@ impl Record for ErrorRecord {
 }
 impl Record for HostReport {
     const TYPE: &'static str = "host-report";
+}
+impl Record for Incident {
+    const TYPE: &'static str = "incident";
+}
+impl Record for ActivityGroup {
+    const TYPE: &'static str = "activity-group";
 }

@@ -40,6 +40,7 @@ fn e(s: &str) -> String {
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.nowrap{white-space:nowrap}
 .verdict{padding:1em 1.2em;border-radius:6px;margin:1em 0;border-left:8px solid}
 .v-clean{background:#eef8ee;border-color:#2e7d32}.v-vulnerable-not-exploited{background:#fff8e1;border-color:#f9a825}
 .v-exploitation-attempted{background:#fff3e0;border-color:#ef6c00}.v-compromised,.v-backdoor-used{background:#fdecea;border-color:#c62828}
@@ -55,7 +56,13 @@ pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.5em;white-space:pre-wra
 "#;
 
 /// Renders the report for one host.
-pub fn render_html(report: &HostReport, findings: &[Finding], tool_version: &str, kb_hash: &str) -> String {
+pub fn render_html(
+    report: &HostReport,
+    findings: &[Finding],
+    incident: Option<&exhunt_model::Incident>,
+    tool_version: &str,
+    kb_hash: &str,
+) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let verdict = report.verdict;
     let _ = write!(
@@ -90,6 +97,41 @@ pub fn render_html(report: &HostReport, findings: &[Finding], tool_version: &str
         let _ = writeln!(h, "<li>{}</li>", e(step));
     }
     h.push_str("</ol>\n");
+
+    // The story across sources.
+    if let Some(inc) = incident {
+        h.push_str("<h2 id=\"story\">The attack, step by step</h2>\n");
+        if inc.used {
+            h.push_str(
+                "<p>The steps below show the back door <strong>in use</strong> after it was put in place.</p>\n",
+            );
+        }
+        h.push_str(
+            "<table><tr><th>when</th><th>stage</th><th>what happened</th><th>seen in</th><th>findings</th></tr>\n",
+        );
+        for s in &inc.steps {
+            let when = match (s.time, s.last) {
+                (Some(a), Some(z)) if a != z => format!("{a} to {z}"),
+                (Some(a), _) => a.to_string(),
+                _ => "time unknown".to_string(),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"nowrap\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e(&when),
+                e(s.stage.as_str()),
+                e(&s.summary),
+                e(&s.sources.join(", ")),
+                s.findings
+                    .iter()
+                    .take(5)
+                    .map(|id| format!("<a href=\"#f-{0}\"><code>{0}</code></a>", e(id)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+        h.push_str("</table>\n");
+    }
 
     // Counts.
     h.push_str("<h2 id=\"summary\">Summary</h2>\n<table><tr>");

@@ -18,7 +18,11 @@ pub enum Command {
     Hunt(HuntArgs),
     /// The simulated world for tests, benchmarks and demos
     #[command(subcommand)]
-    Lab(LabCommand),
+    Lab(LabTop),
+    /// Fingerprint Exchange servers with safe requests only (docs/scanning.md); observations as JSON Lines
+    Scan(ScanArgs),
+    /// Recompute fingerprints and verdicts from saved scan observations with the current knowledge base
+    Detect(DetectArgs),
     /// Run the main job on built-in defaults: write a lab server's evidence (a used web shell) and hunt it
     Demo {
         /// Where to write the evidence and the report (default: a new folder under the system's temp folder)
@@ -89,7 +93,8 @@ impl OutputArgs {
 /// Arguments of `exhunt hunt`.
 #[derive(Debug, Args)]
 pub struct HuntArgs {
-    /// Evidence of one host each: a triage folder (`C/…`, KAPE, Velociraptor), a `.zip` of one, or a drive root
+    /// Evidence of one host each: a triage folder (`C/…`, KAPE, Velociraptor), a `.zip` of one, or a drive root; a
+    /// folder whose sub-folders or zips are such collections is one host per entry
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Write a sorted timeline of every finding to this CSV file
@@ -113,6 +118,9 @@ pub struct HuntArgs {
     /// Read each PATH as the root of this drive letter (a live root or a mounted image)
     #[arg(long, value_name = "LETTER")]
     pub drive: Option<char>,
+    /// Also run the Sigma rules in this folder (recursively; SigmaHQ rules load unchanged, docs/sigma.md); repeatable
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
     /// Do not draw a progress bar
     #[arg(long)]
     pub no_progress: bool,
@@ -141,4 +149,99 @@ pub enum LabCommand {
         #[arg(long)]
         host: Option<String>,
     },
+}
+
+/// `exhunt lab …`: the evidence commands and `serve`.
+#[derive(Debug, Subcommand)]
+pub enum LabTop {
+    #[command(flatten)]
+    Evidence(LabCommand),
+    /// Answer HTTPS on many loopback addresses, each a simulated host (Exchange, IIS, nginx, honeypot, hostile)
+    Serve(LabServeArgs),
+}
+
+/// Arguments of `exhunt lab serve`.
+#[derive(Debug, Args)]
+pub struct LabServeArgs {
+    /// Loopback ranges or addresses (inside 127.0.0.0/8), e.g. 127.1.0.0/16
+    #[arg(long, required = true, value_name = "CIDR")]
+    pub hosts: Vec<String>,
+    #[arg(long, default_value_t = 8443)]
+    pub port: u16,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write one JSON line of ground truth per host to this file
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// auto, per-address (one listener per host) or loopback (one socket tied to `lo`)
+    #[arg(long, default_value = "auto", value_parser = ["auto", "per-address", "loopback"])]
+    pub bind: String,
+}
+
+/// Arguments of `exhunt scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Addresses, CIDR ranges (IPv4, IPv6) and host names
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Ports: 443, 443,8443, 8440-8450
+    #[arg(short = 'p', long = "ports", default_value = "443")]
+    pub ports: String,
+    /// A file of targets, one per line (`#` comments)
+    #[arg(long, value_name = "FILE")]
+    pub targets_file: Vec<PathBuf>,
+    /// A file of addresses and CIDRs never to contact (added to the default blocklist)
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
+    /// Lift the default blocklist of reserved and special-purpose ranges (RFC 6890); needed for the loopback lab
+    #[arg(long)]
+    pub allow_reserved: bool,
+    /// New targets per second, all shards of this process together (0: no limit)
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u64,
+    /// Requests per second to one host (0: no limit)
+    #[arg(long, default_value_t = 20)]
+    pub per_host_rate: u64,
+    /// Targets in flight at once
+    #[arg(long, default_value_t = 1000)]
+    pub concurrency: usize,
+    /// This process's shard, I/N with 0 <= I < N (zmap's convention); every shard needs the same `--seed`
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Seed of the permuted order (the same on every shard)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Append observations to this file (JSON Lines); default stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Continue the scan whose observations are in `--out`: nothing lost, nothing repeated
+    #[arg(long)]
+    pub resume: bool,
+    /// Also probe the public web-shell paths, against a per-host soft-404 baseline (bare GETs only)
+    #[arg(long)]
+    pub webshells: bool,
+    /// jsonl (shadowserver is planned)
+    #[arg(long, default_value = "jsonl")]
+    pub format: String,
+    /// Seconds to connect
+    #[arg(long, default_value_t = 5.0)]
+    pub connect_timeout: f64,
+    /// Seconds for the TLS handshake
+    #[arg(long, default_value_t = 5.0)]
+    pub tls_timeout: f64,
+    /// Seconds for a response head, and again for its body
+    #[arg(long, default_value_t = 8.0)]
+    pub read_timeout: f64,
+    #[command(flatten)]
+    pub kb: KbArgs,
+}
+
+/// Arguments of `exhunt detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Observations written by `exhunt scan`
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub kb: KbArgs,
 }

@@ -11,6 +11,9 @@
 //!   `%ExchangeInstallPath%` expanded), and each site's log folder.
 //! * No log folder with files: every file of the evidence is recognised by its first lines ([`sniff_kind`]), so a
 //!   plain folder of logs can be hunted.
+//! * Event logs ([`Layout::event_files`]): `.evtx` files anywhere in the evidence, recognised by their magic bytes
+//!   (`ElfFile\0`) whatever their name, and JSON exports of events (`.json`, `.jsonl`, `.ndjson`, optionally
+//!   `.gz`) whose first non-empty line is an object with an event id ([`sniff_event_json`]).
 //! * The system drive is the first drive (in letter order) holding a `Windows` folder, else `C`.
 
 pub mod apphost;
@@ -18,6 +21,7 @@ pub mod hive;
 
 use crate::error::HuntError;
 use crate::evidence::{EvidenceSource, winpath};
+use crate::readers::events::{EventFile, EventFormat};
 use crate::readers::{LogFile, LogKind};
 use apphost::{Env, IisConfig};
 use exhunt_model::{Build, ErrorRecord};
@@ -387,4 +391,85 @@ fn sniff_logs(source: &dyn EvidenceSource, errors: &mut Vec<ErrorRecord>) -> Vec
         }
     }
     out
+}
+
+/// At most this many files are looked at for event logs.
+pub const MAX_EVENT_CANDIDATES: usize = 2_000_000;
+/// Bytes of a JSON export read to find its first line.
+const EVENT_JSON_HEAD: u64 = 64 * 1024;
+
+impl Layout {
+    /// Event logs anywhere in the evidence (`Windows\System32\winevt\Logs` and loose files): every file that starts
+    /// with `ElfFile\0` or is named `*.evtx` (a damaged one is listed, so that its reader reports it), and every
+    /// `.json`/`.jsonl`/`.ndjson` file (plain or `.gz`) whose first non-empty line is a JSON object with an event
+    /// id. Files are in walk order; unreadable folders come back as error records.
+    pub fn event_files(&self, source: &dyn EvidenceSource) -> (Vec<EventFile>, Vec<ErrorRecord>) {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for (n, item) in source.files().enumerate() {
+            if n >= MAX_EVENT_CANDIDATES {
+                break;
+            }
+            let f = match item {
+                Ok(f) => f,
+                Err(e) => {
+                    errors.push(e.to_record());
+                    continue;
+                }
+            };
+            if let Some(format) = event_format(source, &f) {
+                files.push(EventFile { file: f, format });
+            }
+        }
+        (files, errors)
+    }
+}
+
+fn event_format(source: &dyn EvidenceSource, f: &crate::evidence::EvidenceFile) -> Option<EventFormat> {
+    let name = f.file_name().to_ascii_lowercase();
+    let base = name.strip_suffix(".gz").unwrap_or(&name);
+    let json_name = [".json", ".jsonl", ".ndjson"].iter().any(|x| base.ends_with(x));
+    if name.ends_with(".evtx") {
+        return Some(EventFormat::Evtx);
+    }
+    // The smallest `.evtx` is its 4 KiB header; smaller files are not opened unless their name says JSON.
+    if f.size < 4096 && !json_name {
+        return None;
+    }
+    let mut r = source.open(f).ok()?;
+    let mut magic = [0u8; 8];
+    let n = crate::evidence::read_up_to(&mut r, &mut magic).ok()?;
+    if n == 8 && &magic == crate::readers::events::evtx::MAGIC {
+        return Some(EventFormat::Evtx);
+    }
+    if !json_name {
+        return None;
+    }
+    let joined = std::io::Cursor::new(magic[..n].to_vec()).chain(r);
+    let reader: Box<dyn Read> = if magic[..n].starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(joined))
+    } else {
+        Box::new(joined)
+    };
+    let mut head = Vec::new();
+    // A decompression error after some bytes still leaves a head to look at.
+    let _ = reader.take(EVENT_JSON_HEAD).read_to_end(&mut head);
+    sniff_event_json(&head).then_some(EventFormat::Json)
+}
+
+/// True when the first non-empty line of `head` is a JSON object with an event id (`EventID`, `winlog.event_id` or
+/// `Event.System.EventID`). A first line longer than `head` is not recognised.
+pub fn sniff_event_json(head: &[u8]) -> bool {
+    let Some(line) = head.split(|b| *b == b'\n').map(|l| l.trim_ascii()).find(|l| !l.is_empty()) else {
+        return false;
+    };
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    if !line.starts_with(b"{") {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { return false };
+    v.get("EventID").is_some()
+        || v.get("EventId").is_some()
+        || v.get("winlog").and_then(|w| w.get("event_id")).is_some()
+        || v.get("Event").and_then(|e| e.get("System")).and_then(|s| s.get("EventID")).is_some()
 }

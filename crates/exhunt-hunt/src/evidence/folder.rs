@@ -28,8 +28,8 @@ struct Root {
     dir: PathBuf,
 }
 
-struct HostTree<'a> {
-    base: &'a Path,
+pub(crate) struct HostTree<'a> {
+    pub(crate) base: &'a Path,
 }
 
 impl DirTree for HostTree<'_> {

@@ -136,6 +136,41 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn EvidenceSource>, 
     Err(HuntError::NotEvidence { path: shown, reason: "is not a folder or a file".into() })
 }
 
+/// A folder of collections: when PATH holds no drive of its own but two or more entries (sub-folders with a drive
+/// layout, or `.zip` files) that each are one host's evidence, those entries, sorted by name. `None` otherwise: the
+/// PATH is one host (or not evidence at all, which [`open`] reports).
+pub fn collections(path: &Path) -> Option<Vec<std::path::PathBuf>> {
+    use layout::{LayoutKind, find_drives};
+    if !std::fs::metadata(path).ok()?.is_dir() {
+        return None;
+    }
+    let own = path.file_name().and_then(|n| n.to_str());
+    let drives = find_drives(&mut folder::HostTree { base: path }, own, None);
+    if drives.iter().any(|d| d.kind == LayoutKind::DriveRoot || !d.display.contains('/')) {
+        return None;
+    }
+    let mut entries: Vec<std::path::PathBuf> =
+        std::fs::read_dir(path).ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    let hosts: Vec<std::path::PathBuf> = entries
+        .into_iter()
+        .filter(|p| {
+            let Ok(meta) = std::fs::symlink_metadata(p) else { return false };
+            if meta.is_dir() {
+                let own = p.file_name().and_then(|n| n.to_str());
+                !find_drives(&mut folder::HostTree { base: p }, own, None).is_empty()
+            } else if meta.is_file() {
+                let mut magic = [0u8; 4];
+                std::fs::File::open(p).and_then(|mut f| read_up_to(&mut f, &mut magic)).ok() == Some(4)
+                    && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06")
+            } else {
+                false
+            }
+        })
+        .collect();
+    (hosts.len() >= 2).then_some(hosts)
+}
+
 /// Reads until `buf` is full or the input ends; returns the number of bytes read.
 pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;

@@ -11,10 +11,13 @@ mod coverage;
 mod files;
 mod findings;
 mod logs;
+mod story;
 
 pub use baseline::{Baseline, BaselineSet};
 pub use files::check_bytes;
 pub use findings::finding_id;
+pub(crate) use logs::parse_ip as parse_client_ip;
+pub use story::{incident, stage_of};
 
 use crate::discover::{self, Layout};
 use crate::evidence::EvidenceSource;
@@ -22,7 +25,7 @@ use crate::readers::ReadOptions;
 use crate::verdict;
 use exhunt_detect::{FileRules, LogRules, PathRules};
 use exhunt_kb::{Diagnostic, Kb};
-use exhunt_model::{BuildSpan, ErrorRecord, Finding, HostReport, Severity, Timestamp};
+use exhunt_model::{BuildSpan, ErrorRecord, Finding, HostReport, HostVerdict, Incident, Severity, Timestamp};
 use std::collections::BTreeMap;
 
 /// Everything compiled once per run.
@@ -84,6 +87,8 @@ pub struct HostResult {
     pub report: HostReport,
     /// Sorted by severity (worst first), then time, then id.
     pub findings: Vec<Finding>,
+    /// The host's compromise told across sources, when its findings tell one.
+    pub incident: Option<Incident>,
     pub errors: Vec<ErrorRecord>,
 }
 
@@ -136,7 +141,16 @@ pub fn hunt_host(
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.time.cmp(&b.time)).then(a.id.cmp(&b.id)));
     findings.dedup_by(|b, a| a.id == b.id);
 
-    let (v, reason, deciding) = verdict::decide(&findings, &builds, &engines.kb.catalog);
+    let tags = |id: &str| engines.kb.rules.get(id).map(|r| r.tags.clone()).unwrap_or_default();
+    let incident = story::incident(&host, &findings, &tags);
+    let (mut v, mut reason, mut deciding) = verdict::decide(&findings, &builds, &engines.kb.catalog);
+    if let Some(inc) = incident.as_ref().filter(|i| i.used && v != HostVerdict::BackdoorUsed) {
+        // The story shows use that no single finding decides: a back door in place, then activity after it.
+        let stages: Vec<&str> = inc.stages.iter().map(|s| s.as_str()).collect();
+        reason = format!("the attack chain across sources shows the back door in use ({})", stages.join(" → "));
+        deciding = inc.steps.iter().flat_map(|s| s.findings.iter().take(3).cloned()).collect();
+        v = HostVerdict::BackdoorUsed;
+    }
     let build_verdict = newest_build.map(|b| engines.kb.catalog.verdict(&b));
     let patched = build_verdict.as_ref().map(|bv| {
         bv.chains
@@ -164,7 +178,7 @@ pub fn hunt_host(
         errors: errors.len() as u64,
         next_steps: verdict::next_steps(v, &findings, patched),
     };
-    HostResult { report, findings, errors }
+    HostResult { report, findings, incident, errors }
 }
 
 fn host_from_path(name: &str) -> String {

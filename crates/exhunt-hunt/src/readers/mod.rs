@@ -19,6 +19,7 @@
 //! records come in line order.
 
 pub mod csv;
+pub mod events;
 mod lines;
 pub mod time;
 pub mod w3c;

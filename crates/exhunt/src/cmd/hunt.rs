@@ -1,8 +1,9 @@
 use crate::cli::HuntArgs;
 use crate::exit::{Code, UsageError};
 use exhunt_hunt::evidence::{self, OpenOptions};
+use exhunt_hunt::groups::{HostTraces, activity_groups};
 use exhunt_hunt::hunt::{BaselineSet, Engines, HostResult, HuntOptions, Progress, hunt_host};
-use exhunt_model::{Finding, HostVerdict, Severity, Timestamp};
+use exhunt_model::{ActivityGroup, Finding, HostVerdict, Severity, Timestamp};
 use exhunt_report::{JsonlWriter, escape_terminal, findings_table, render_html, write_timeline};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,16 @@ fn parse_time(s: &str, what: &str) -> anyhow::Result<Timestamp> {
 }
 
 pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
-    if args.host.is_some() && args.paths.len() > 1 {
-        return Err(UsageError("`--host` names one host: give it with a single PATH".into()).into());
+    // A folder of collections is one host per entry.
+    let targets: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .flat_map(|p| {
+            if args.drive.is_some() { None } else { evidence::collections(p) }.unwrap_or_else(|| vec![p.clone()])
+        })
+        .collect();
+    if args.host.is_some() && targets.len() > 1 {
+        return Err(UsageError("`--host` names one host: give it with a single PATH of one host".into()).into());
     }
     let kb = super::load_kb(args.kb.kb.as_deref())?;
     let (engines, diags) = Engines::new(&kb);
@@ -42,15 +51,15 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
     let json = args.out.is_json();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut all_findings: Vec<Finding> = Vec::new();
+    let mut hosts_done: Vec<(String, PathBuf, Vec<Finding>)> = Vec::new();
     let mut code = Code::Clean;
     let mut any_errors = !berrs.is_empty();
     for e in &berrs {
         emit_error(json, &mut out, e)?;
     }
     let open_opts = OpenOptions { drive: args.drive.map(|c| c.to_ascii_uppercase()), ..Default::default() };
-    let n_hosts = args.paths.len();
-    for path in &args.paths {
+    let n_hosts = targets.len();
+    for path in &targets {
         let source = match evidence::open(path, &open_opts) {
             Ok(s) => s,
             Err(e) => {
@@ -81,6 +90,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
             for f in &result.findings {
                 jw.write(f)?;
             }
+            if let Some(inc) = &result.incident {
+                jw.write(inc)?;
+            }
             jw.write(&result.report)?;
             for e in &result.errors {
                 jw.write(e)?;
@@ -90,14 +102,46 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
         }
         if let Some(html) = &args.html {
             let file = if n_hosts > 1 { per_host(html, &result.report.host) } else { html.clone() };
-            let page = render_html(&result.report, &result.findings, env!("CARGO_PKG_VERSION"), &kb_hash(&kb));
+            let page = render_html(
+                &result.report,
+                &result.findings,
+                result.incident.as_ref(),
+                env!("CARGO_PKG_VERSION"),
+                &kb_hash(&kb),
+            );
             std::fs::write(&file, page).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", file.display()))?;
             eprintln!("exhunt: wrote the report for {} to {}", escape_terminal(&result.report.host), file.display());
         }
         code = code.max(host_code(&result));
-        all_findings.extend(result.findings);
+        hosts_done.push((result.report.host, path.clone(), result.findings));
+    }
+    if hosts_done.len() >= 2 {
+        // Many organisations call their server EX01: a name that repeats is told apart by its evidence's name.
+        let labels: Vec<String> = hosts_done
+            .iter()
+            .map(|(host, path, _)| {
+                if hosts_done.iter().filter(|(h, _, _)| h == host).count() > 1 {
+                    let leaf = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                    format!("{host} ({leaf})")
+                } else {
+                    host.clone()
+                }
+            })
+            .collect();
+        let traces: Vec<HostTraces<'_>> =
+            hosts_done.iter().zip(&labels).map(|((_, _, findings), host)| HostTraces { host, findings }).collect();
+        let groups = activity_groups(&traces);
+        if json {
+            let mut jw = JsonlWriter::new(&mut out);
+            for g in &groups {
+                jw.write(g)?;
+            }
+        } else {
+            print_groups(&mut out, &groups, hosts_done.len())?;
+        }
     }
     if let Some(t) = &args.timeline {
+        let all_findings: Vec<Finding> = hosts_done.into_iter().flat_map(|(_, _, f)| f).collect();
         let f = std::fs::File::create(t).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", t.display()))?;
         write_timeline(&all_findings, std::io::BufWriter::new(f))?;
         eprintln!("exhunt: wrote the timeline ({} findings) to {}", all_findings.len(), t.display());
@@ -204,6 +248,15 @@ fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
         findings_table(&shown, out)?;
         writeln!(out)?;
     }
+    if let Some(inc) = &r.incident {
+        writeln!(out, "The attack, step by step{}:", if inc.used { " (the back door was used)" } else { "" })?;
+        for st in &inc.steps {
+            let when = st.time.map(|t| t.to_string()).unwrap_or_else(|| "time unknown".into());
+            writeln!(out, "  {when:<20}  {:<17} {}", st.stage.as_str(), escape_terminal(&st.summary))?;
+            writeln!(out, "  {:<20}  {:<17} seen in: {}", "", "", escape_terminal(&st.sources.join(", ")))?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "What to do now:")?;
     for (i, s) in rep.next_steps.iter().enumerate() {
         writeln!(out, "  {}. {}", i + 1, escape_terminal(s))?;
@@ -223,6 +276,37 @@ fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
             c.records,
             c.note.as_deref().map(|n| format!(": {}", escape_terminal(n))).unwrap_or_default()
         )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_groups(out: &mut dyn Write, groups: &[ActivityGroup], hosts: usize) -> anyhow::Result<()> {
+    writeln!(out, "Activity groups across the {hosts} hosts hunted:")?;
+    if groups.is_empty() {
+        writeln!(out, "  none: no two hosts share a web shell, a client address or a user agent")?;
+    }
+    for (i, g) in groups.iter().enumerate() {
+        let span = match (g.first, g.last) {
+            (Some(a), Some(z)) => format!(", active {a} .. {z}"),
+            _ => String::new(),
+        };
+        writeln!(out, "  group {} ({}){span}: {}", i + 1, g.id, escape_terminal(&g.hosts.join(", ")))?;
+        if !g.families.is_empty() {
+            writeln!(out, "    families: {}", escape_terminal(&g.families.join(", ")))?;
+        }
+        for l in g.links.iter().take(10) {
+            writeln!(
+                out,
+                "    {:<12} {}  ({})",
+                l.kind,
+                escape_terminal(&l.value),
+                escape_terminal(&l.hosts.join(", "))
+            )?;
+        }
+        if g.links.len() > 10 {
+            writeln!(out, "    … and {} more shared trace(s) (see --json)", g.links.len() - 10)?;
+        }
     }
     writeln!(out)?;
     Ok(())

@@ -1,17 +1,22 @@
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LabTop};
 use crate::exit::{Code, UsageError};
 use exhunt_kb::{Diagnostic, Kb};
 use std::path::Path;
 
+mod detect;
 mod hunt;
 mod kb;
 mod lab;
+mod scan;
 
 pub fn run(cli: Cli) -> anyhow::Result<Code> {
     match cli.command {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Hunt(args) => hunt::run(args),
-        Command::Lab(cmd) => lab::run(cmd),
+        Command::Lab(LabTop::Evidence(cmd)) => lab::run(cmd),
+        Command::Lab(LabTop::Serve(args)) => scan::lab_serve(args),
+        Command::Scan(args) => scan::scan(args),
+        Command::Detect(args) => detect::run(args),
         Command::Demo { dir, scenario, seed, size } => demo(dir, &scenario, seed, &size),
     }
 }
@@ -63,6 +68,7 @@ fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &str) 
         until: None,
         baseline: Vec::new(),
         drive: None,
+        sigma: Vec::new(),
         no_progress: false,
         kb: crate::cli::KbArgs { kb: None },
         out: crate::cli::OutputArgs { format: "table".into(), json: false },

@@ -1,0 +1,333 @@
+//! Simulated Exchange (and not-Exchange, and hostile) servers on loopback, for the scanner's tests and benchmarks.
+//!
+//! [`start`] answers HTTPS on every address of the given loopback ranges, each address a different host whose
+//! personality is a pure function of `(seed, address)` ([`Host::new`]): Exchange 2010/2013/2016/2019 at catalog
+//! builds, with or without `X-OWA-Version`, the exporttool manifest and NTLM (AD names in the Type-2), a soft-404
+//! behaviour and sometimes web shells; IIS and nginx default pages; an OWA look-alike honeypot; closed ports; and
+//! hostile servers. [`LabServer::truth`] gives each host's ground truth, with what a correct scan reports.
+//!
+//! # Listening on many addresses
+//!
+//! Linux routes all of `127.0.0.0/8` to `lo`, so each address can be bound on its own. That costs one descriptor
+//! per host, and the descriptor limit here (20,000) is below a /16's 65,536 hosts, so there are two modes:
+//!
+//! * [`Bind::PerAddress`]: one listener per host address. A closed host is an address nobody binds, so the
+//!   scanner sees a real refusal. The default up to [`PER_ADDRESS_MAX`] hosts.
+//! * [`Bind::Loopback`]: one socket bound to `0.0.0.0:PORT` **and tied to the `lo` interface**
+//!   (`SO_BINDTODEVICE`), so that only packets that arrive on loopback reach it; nothing from another interface
+//!   can connect. Each accepted connection's local address names the host; an address outside the lab's ranges
+//!   is dropped at once. A closed host is reset right after the handshake (its truth says `reset`). Needs
+//!   `CAP_NET_RAW`; the default above [`PER_ADDRESS_MAX`] hosts.
+//!
+//! Nothing here binds anything but loopback: [`ServeOptions::validate`] refuses ranges outside `127.0.0.0/8`.
+//!
+//! Certificates: one ECDSA P-256 key for the whole lab (generating keys is the slow part), and per connection a
+//! self-signed certificate naming the host, made with rcgen.
+
+mod conn;
+pub mod host;
+mod ntlm;
+mod pages;
+
+pub use host::{AdNames, Expect, HOSTILES, Host, Hostile, Kind, SHELL_PATHS, Shell, Soft404, Truth};
+
+use exhunt_kb::Catalog;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// Above this many hosts, [`Bind::Auto`] listens on the loopback interface with one socket.
+pub const PER_ADDRESS_MAX: usize = 4096;
+
+/// Why the lab could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("`{0}` is not an IPv4 address or CIDR range (e.g. 127.1.0.0/16)")]
+    BadRange(String),
+    #[error("`{0}` is not loopback: the lab only listens on 127.0.0.0/8")]
+    NotLoopback(String),
+    #[error("the ranges hold {0} hosts; the lab takes at most 16,777,216")]
+    TooMany(u64),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot make the lab's certificate: {0}")]
+    Cert(String),
+    #[error("cannot write the truth file: {0}")]
+    Truth(#[source] std::io::Error),
+}
+
+/// How the lab listens; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bind {
+    Auto,
+    PerAddress,
+    Loopback,
+}
+
+/// An IPv4 range `[first, last]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub first: u32,
+    pub last: u32,
+}
+
+impl Range {
+    /// `127.1.0.0/16`, `127.0.0.5`.
+    pub fn parse(s: &str) -> Result<Range, ServeError> {
+        let bad = || ServeError::BadRange(s.to_string());
+        let (ip, len) = match s.trim().split_once('/') {
+            Some((ip, len)) => (ip, len.parse::<u32>().map_err(|_| bad())?),
+            None => (s.trim(), 32),
+        };
+        let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
+        if len > 32 {
+            return Err(bad());
+        }
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let first = u32::from(ip) & mask;
+        let r = Range { first, last: first | !mask };
+        if r.first >> 24 != 127 || r.last >> 24 != 127 {
+            return Err(ServeError::NotLoopback(s.to_string()));
+        }
+        Ok(r)
+    }
+    pub fn len(&self) -> u64 {
+        u64::from(self.last - self.first) + 1
+    }
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+    pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + use<> {
+        (self.first..=self.last).map(Ipv4Addr::from)
+    }
+    fn contains(&self, a: Ipv4Addr) -> bool {
+        (self.first..=self.last).contains(&u32::from(a))
+    }
+}
+
+/// What to serve.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub ranges: Vec<Range>,
+    /// 0 picks a free port (the same one on every address).
+    pub port: u16,
+    pub seed: u64,
+    pub bind: Bind,
+}
+
+impl ServeOptions {
+    pub fn validate(&self) -> Result<u64, ServeError> {
+        let n: u64 = self.ranges.iter().map(Range::len).sum();
+        if n > 1 << 24 {
+            return Err(ServeError::TooMany(n));
+        }
+        for r in &self.ranges {
+            if r.first >> 24 != 127 || r.last >> 24 != 127 {
+                return Err(ServeError::NotLoopback(format!("{}", Ipv4Addr::from(r.first))));
+            }
+        }
+        Ok(n)
+    }
+}
+
+pub(crate) struct Shared {
+    seed: u64,
+    catalog: Catalog,
+    key: rcgen::KeyPair,
+    signing: Arc<dyn rustls::sign::SigningKey>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    /// 16 MiB of zeros, gzipped (64 times the scanner's body cap).
+    bomb: &'static [u8],
+}
+
+impl Shared {
+    fn tls_config(&self, hostname: &str) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+        let cert_err = |e: &dyn std::fmt::Display| ServeError::Cert(e.to_string());
+        let mut params = rcgen::CertificateParams::new(vec![hostname.to_string()]).map_err(|e| cert_err(&e))?;
+        params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
+        params.distinguished_name.push(rcgen::DnType::OrganizationName, "exhunt lab");
+        let cert = params.self_signed(&self.key).map_err(|e| cert_err(&e))?;
+        let ck = CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], self.signing.clone());
+        let mut config = rustls::ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| cert_err(&e))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(OneCert(Arc::new(ck))));
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        Ok(Arc::new(config))
+    }
+}
+
+/// Resolves every handshake to the one certificate of the connection's host.
+#[derive(Debug)]
+struct OneCert(Arc<CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for OneCert {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A running lab. Dropping it stops every listener and connection.
+pub struct LabServer {
+    pub port: u16,
+    /// True when listening on the loopback interface with one socket (closed hosts reset instead of refusing).
+    pub loopback_socket: bool,
+    ranges: Vec<Range>,
+    shared: Arc<Shared>,
+    tasks: JoinSet<()>,
+}
+
+impl LabServer {
+    /// The host at `addr` (whether or not it is in the lab's ranges).
+    pub fn host(&self, addr: Ipv4Addr) -> Host {
+        Host::new(self.shared.seed, addr, &self.shared.catalog)
+    }
+
+    /// Every address the lab answers for (closed ones included), in address order.
+    pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.ranges.iter().flat_map(Range::addrs)
+    }
+
+    /// The ground truth of one address.
+    pub fn truth_of(&self, addr: Ipv4Addr) -> Truth {
+        self.host(addr).truth(self.port, &self.shared.catalog, self.loopback_socket)
+    }
+
+    /// Writes one JSON line per host.
+    pub fn write_truth(&self, out: &mut dyn std::io::Write) -> Result<(), ServeError> {
+        let mut w = std::io::BufWriter::new(out);
+        for a in self.addrs() {
+            let line = serde_json::to_string(&self.truth_of(a)).map_err(|e| ServeError::Truth(e.into()))?;
+            writeln!(w, "{line}").map_err(ServeError::Truth)?;
+        }
+        w.flush().map_err(ServeError::Truth)
+    }
+
+    /// Stops accepting and drops every connection.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+/// Starts the lab on the current tokio runtime.
+pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, ServeError> {
+    let n = opts.validate()?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rcgen::KeyPair::generate().map_err(|e| ServeError::Cert(e.to_string()))?;
+    let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let signing = provider.key_provider.load_private_key(der).map_err(|e| ServeError::Cert(e.to_string()))?;
+    let bomb = gzip_bomb();
+    let shared = Arc::new(Shared { seed: opts.seed, catalog, key, signing, provider, bomb });
+    let loopback = match opts.bind {
+        Bind::Loopback => true,
+        Bind::PerAddress => false,
+        Bind::Auto => n > PER_ADDRESS_MAX as u64,
+    };
+    let mut tasks = JoinSet::new();
+    let port = if loopback {
+        let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, opts.port));
+        let listener = loopback_listener(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let port = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?.port();
+        let (shared, ranges) = (shared.clone(), opts.ranges.clone());
+        tasks.spawn(accept_loop(listener, shared, Some(ranges)));
+        port
+    } else {
+        let mut port = opts.port;
+        for range in &opts.ranges {
+            for a in range.addrs() {
+                if Host::new(opts.seed, a, &shared.catalog).kind == Kind::Closed {
+                    continue;
+                }
+                let addr = SocketAddr::from((a, port));
+                let listener = plain_listener(addr).map_err(|source| ServeError::Bind { addr, source })?;
+                if port == 0 {
+                    port = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?.port();
+                }
+                tasks.spawn(accept_loop(listener, shared.clone(), None));
+            }
+        }
+        port
+    };
+    Ok(LabServer { port, loopback_socket: loopback, ranges: opts.ranges, shared, tasks })
+}
+
+fn plain_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    TcpListener::from_std(s.into())
+}
+
+fn loopback_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    // Only packets that arrive on the loopback interface reach this socket.
+    s.bind_device(Some(b"lo"))?;
+    s.bind(&addr.into())?;
+    s.listen(65_535)?;
+    TcpListener::from_std(s.into())
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<Vec<Range>>) {
+    let mut conns = JoinSet::new();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                // Out of descriptors or similar: back off briefly rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        while conns.try_join_next().is_some() {}
+        let Ok(SocketAddr::V4(local)) = stream.local_addr() else { continue };
+        if !peer.ip().is_loopback() {
+            continue;
+        }
+        if let Some(ranges) = &ranges
+            && !ranges.iter().any(|r| r.contains(*local.ip()))
+        {
+            continue;
+        }
+        let host = Host::new(shared.seed, *local.ip(), &shared.catalog);
+        if host.kind == Kind::Closed {
+            reset(stream);
+            continue;
+        }
+        conns.spawn(conn::handle(stream, host, shared.clone()));
+    }
+}
+
+/// Closes with a RST (linger 0), the nearest a listening socket can come to a closed port.
+fn reset(stream: TcpStream) {
+    if let Ok(std) = stream.into_std() {
+        let s = socket2::Socket::from(std);
+        let _ = s.set_linger(Some(std::time::Duration::ZERO));
+    }
+}
+
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..16 {
+            let _ = enc.write_all(&zeros);
+        }
+        enc.finish().unwrap_or_default()
+    })
+}

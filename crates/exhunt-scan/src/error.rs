@@ -1,0 +1,32 @@
+//! Errors of the scanner's setup. A target that fails is never an error: it is an observation with a status.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// A target that is not an address, a CIDR range or a resolvable host name.
+    #[error("target `{target}`: {reason}")]
+    Target { target: String, reason: String },
+    /// A line of a targets or exclude file.
+    #[error("{}:{line}: `{text}`: {reason}", path.display())]
+    FileLine { path: PathBuf, line: usize, text: String, reason: String },
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An option out of range (`--shard 3/2`, a target space too large, …).
+    #[error("invalid option `{name}`: {reason}")]
+    Option { name: &'static str, reason: String },
+    /// A line of an observations file that is not an observation.
+    #[error("{}:{line}: not an observation: {reason}", path.display())]
+    Observation { path: PathBuf, line: usize, reason: String },
+}

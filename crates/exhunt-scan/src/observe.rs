@@ -1,0 +1,215 @@
+//! What the scanner saw, saved as it is: one [`Observation`] per target, written as a JSON line the moment the
+//! target is done. Bodies are not kept; their hash, length, title and the lines around a fixed set of anchors
+//! ([`ANCHORS`]) are, which is everything [`crate::detect`] reads, so verdicts can be recomputed later.
+
+use crate::detect::Fingerprint;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// How a target ended. zgrab2's taxonomy, narrowed to what an HTTPS fingerprint meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanStatus {
+    /// At least the first request got an HTTP response.
+    Success,
+    /// The connection was refused (nothing listens).
+    Refused,
+    /// The connection was reset before anything was exchanged.
+    Reset,
+    /// A deadline passed (connect, TLS, headers or body: see `phase`).
+    Timeout,
+    /// The TLS handshake failed.
+    TlsError,
+    /// The server answered something that is not HTTP, or headers over the cap.
+    ProtocolError,
+    /// No route, host unreachable, or another network error.
+    Unreachable,
+    /// The blocklist removed the target; nothing was sent.
+    Blocked,
+}
+
+impl ScanStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScanStatus::Success => "success",
+            ScanStatus::Refused => "refused",
+            ScanStatus::Reset => "reset",
+            ScanStatus::Timeout => "timeout",
+            ScanStatus::TlsError => "tls-error",
+            ScanStatus::ProtocolError => "protocol-error",
+            ScanStatus::Unreachable => "unreachable",
+            ScanStatus::Blocked => "blocked",
+        }
+    }
+}
+
+/// The server's certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertInfo {
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub self_signed: bool,
+    pub sha256: String,
+}
+
+/// The TLS session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    pub cert: Option<CertInfo>,
+}
+
+/// One request of the ladder and its response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// `logon`, `ews`, `activesync`, `exporttool`, `ntlm`, `webshell`, `baseline`.
+    pub name: String,
+    pub path: String,
+    /// HTTP status; `null` when the request failed (see `error`).
+    pub status: Option<u16>,
+    /// The headers that matter, names lower case ([`KEPT_HEADERS`]).
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub title: Option<String>,
+    pub body_len: u64,
+    pub body_sha256: Option<String>,
+    /// The body went past the cap (or inflated past it).
+    pub truncated: bool,
+    /// Lines around the [`ANCHORS`] in the body, each at most 240 characters.
+    pub snippets: Vec<String>,
+    /// The `Location` followed (one redirect at most, same host).
+    pub redirected_from: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Response headers saved in observations.
+pub const KEPT_HEADERS: &[&str] = &[
+    "server",
+    "x-owa-version",
+    "x-feserver",
+    "x-beserver",
+    "x-calculatedbetarget",
+    "x-diaginfo",
+    "www-authenticate",
+    "location",
+    "content-type",
+    "content-encoding",
+    "content-length",
+    "x-powered-by",
+    "x-aspnet-version",
+];
+
+/// Body anchors whose surroundings are saved (the fingerprint reads only these).
+pub const ANCHORS: &[&str] = &[
+    "/owa/auth/",
+    "/owa/1",
+    "/owa/8.",
+    "assemblyIdentity",
+    "OwaPage",
+    "IsOwaPremiumBrowser",
+    "To use Outlook",
+    "Outlook Web A",
+    "OAB (Default Web Site)",
+    "lm_auth_proxy",
+];
+
+const MAX_SNIPPETS: usize = 12;
+const SNIPPET: usize = 240;
+
+/// Title and snippets of a body.
+pub fn extract(body: &[u8]) -> (Option<String>, Vec<String>) {
+    let text = String::from_utf8_lossy(body);
+    let title = find_ci(&text, "<title").and_then(|i| {
+        let rest = &text[i..];
+        let start = rest.find('>')? + 1;
+        let end = find_ci(rest, "</title").unwrap_or(rest.len().min(start + 400));
+        let t: String = rest.get(start..end)?.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(t.chars().take(200).collect())
+    });
+    let mut snippets = Vec::new();
+    for anchor in ANCHORS {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(anchor) {
+            let at = from + i;
+            let start = floor_char(&text, at.saturating_sub(SNIPPET / 3));
+            let end = floor_char(&text, (at + SNIPPET * 2 / 3).min(text.len()));
+            let s = text[start..end].replace(['\r', '\n'], " ");
+            if !snippets.contains(&s) {
+                snippets.push(s);
+            }
+            from = at + anchor.len();
+            if snippets.len() >= MAX_SNIPPETS || from >= text.len() {
+                break;
+            }
+        }
+        if snippets.len() >= MAX_SNIPPETS {
+            break;
+        }
+    }
+    (title, snippets)
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Everything seen of one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    /// The target's place in its shard's walk (what `--resume` counts); `null` for blocked targets.
+    pub seq: Option<u64>,
+    pub ip: IpAddr,
+    pub port: u16,
+    pub name: Option<String>,
+    pub status: ScanStatus,
+    /// Where it failed: `connect`, `tls`, `headers`, `body`.
+    pub phase: Option<String>,
+    pub error: Option<String>,
+    /// RFC 3339 UTC.
+    pub started: String,
+    pub elapsed_ms: u64,
+    pub tls: Option<TlsInfo>,
+    pub probes: Vec<Probe>,
+    /// Computed from the fields above by [`crate::detect::fingerprint`]; `exhunt detect --from` recomputes it.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+impl Observation {
+    /// All values of one kept header across the probes, in probe order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        self.probes.iter().flat_map(move |p| p.headers.get(name).into_iter().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_and_snippets() {
+        let (t, s) = extract(b"<html><head><TITLE>\r\n Outlook </title><link href=\"/owa/auth/15.1.2176/themes/x\">");
+        assert_eq!(t.as_deref(), Some("Outlook"));
+        assert_eq!(s.len(), 1);
+        assert!(s[0].contains("15.1.2176"));
+        let (t, s) = extract("é".repeat(300).as_bytes());
+        assert!(t.is_none() && s.is_empty());
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! | verdict | decided by |
 //! |---|---|
-//! | `backdoor-used` | requests to a web shell (`check = webshell-request`), web-shell traffic in a log (`kind = webshell`, `check = log:*`) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
+//! | `backdoor-used` | requests to a web shell (`check = webshell-request`), web-shell traffic in a log (`kind = webshell`, `check = log:*`), a web shell running in the event logs (`kind = webshell`, `check = event`, not a file event) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
 //! | `compromised` | a web shell on disk (`kind = webshell`, `check = webshell-file`) at `high`+ |
 //! | `exploitation-attempted` | an `exploitation` finding at `medium`+ (scanner probes are `medium`) |
 //! | `vulnerable-not-exploited` | a build seen in the window is vulnerable to a chain, and nothing above |
@@ -23,6 +23,12 @@ pub fn check_of(f: &Finding) -> Option<&str> {
     f.details.get("check").and_then(|v| v.as_str())
 }
 
+/// A web-shell finding from an event that shows the file itself (Sysmon 11 file creation, antivirus detections), not
+/// the shell running (a process or a connection of the web server).
+fn event_file(f: &Finding) -> bool {
+    matches!(f.details.get("event_id").and_then(|v| v.as_u64()), Some(11 | 1006 | 1015 | 1116 | 1117))
+}
+
 /// The verdict, its reason, and the ids of the deciding findings.
 pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> (HostVerdict, String, Vec<String>) {
     let ids = |fs: &[&Finding]| fs.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
@@ -32,6 +38,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
             f.severity >= Severity::High
                 && (check_of(f) == Some(checks::WEBSHELL_REQUEST)
                     || (f.kind == FindingKind::Webshell && check_of(f).is_some_and(|c| c.starts_with("log:")))
+                    || (f.kind == FindingKind::Webshell && check_of(f) == Some("event") && !event_file(f))
                     || matches!(
                         f.kind,
                         FindingKind::PostExploitation | FindingKind::CredentialAccess | FindingKind::Persistence
@@ -44,6 +51,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
             f.severity >= Severity::High
                 && f.kind == FindingKind::Webshell
                 && !check_of(f).is_some_and(|c| c == checks::WEBSHELL_REQUEST || c.starts_with("log:"))
+                && (check_of(f) != Some("event") || event_file(f))
         })
         .collect();
     let shell_files = |fs: &[&Finding]| {
@@ -59,7 +67,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         let reason = format!(
             "{} finding(s) show the back door being used or follow-on activity{}",
             used.len(),
-            if shells.is_empty() {
+            if shell_files(&shells).is_empty() {
                 " (no web shell file was found in the evidence examined)".to_string()
             } else {
                 format!("; web shell file(s) on disk: {}", shell_files(&shells).join(", "))

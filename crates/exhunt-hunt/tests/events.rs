@@ -231,9 +231,9 @@ fn hostile_lines_are_counted_never_fatal() {
     assert_eq!(stats.cut, 1);
     assert_eq!(stats.warnings_total, 10);
     assert!(stats.error.is_none());
-    let lines: Vec<Locator> = events.iter().map(|(_, l)| l.clone()).collect();
+    let lines: Vec<Locator> = events.iter().map(|(_, l)| *l).collect();
     assert_eq!(lines, [Locator::Line(1), Locator::Line(5), Locator::Line(14)]);
-    let warned: Vec<Option<Locator>> = stats.warnings.iter().map(|w| w.locator.clone()).collect();
+    let warned: Vec<Option<Locator>> = stats.warnings.iter().map(|w| w.locator).collect();
     let expected: Vec<Option<Locator>> =
         [2, 3, 4, 6, 7, 8, 9, 10, 12, 13].into_iter().map(|n| Some(Locator::Line(n))).collect();
     assert_eq!(warned, expected);

@@ -59,7 +59,7 @@ impl Stage {
             Stage::Plant => "A back door was planted through Exchange itself",
             Stage::FileWritten => "A web shell file was written",
             Stage::ShellUsed => "The web shell was requested",
-            Stage::Execution => "Commands ran under the web server",
+            Stage::Execution => "Commands or tools ran on the server",
             Stage::CredentialAccess => "Credentials were stolen",
             Stage::Staging => "Data or tools were staged",
             Stage::Persistence => "A lasting foothold was added",

@@ -3,6 +3,7 @@
 use super::HuntOptions;
 use super::files::FileOutput;
 use crate::discover::Layout;
+use crate::readers::events::EventStats;
 use crate::readers::{FileStats, LogKind};
 use exhunt_model::{Coverage, Timestamp};
 
@@ -27,7 +28,13 @@ const KINDS: &[(LogKind, &str)] = &[
     (LogKind::CmdletInfra, ""),
 ];
 
-pub(crate) fn coverage(layout: &Layout, stats: &[FileStats], files: &FileOutput, opts: &HuntOptions) -> Vec<Coverage> {
+pub(crate) fn coverage(
+    layout: &Layout,
+    stats: &[FileStats],
+    files: &FileOutput,
+    events: &[EventStats],
+    opts: &HuntOptions,
+) -> Vec<Coverage> {
     let [w0, w1] = opts.window;
     let mut out = Vec::new();
     for (kind, missing) in KINDS {
@@ -116,11 +123,93 @@ pub(crate) fn coverage(layout: &Layout, stats: &[FileStats], files: &FileOutput,
         gaps: Vec::new(),
         note: Some(notes.join("; ")),
     });
-    out.push(absent(
-        "event-logs",
-        "Windows event logs are not examined by this version: CVE-2021-26857 (Unified Messaging) and what was run \
-         through a web shell are judged from the web logs and files only",
-    ));
+    out.extend(event_coverage(events));
+    out
+}
+
+/// The channels whose absence leaves a part of the attack unseen.
+const KEY_CHANNELS: &[(&str, &str)] = &[
+    ("Security", "no Security log: new accounts, group changes and logons cannot be seen"),
+    (
+        "Microsoft-Windows-Sysmon/Operational",
+        "no Sysmon log: processes started by the web server and files it wrote are seen only through Security 4688 \
+         process auditing, if enabled",
+    ),
+    (
+        "MSExchange Management",
+        "no MSExchange Management log: Set-*VirtualDirectory (CVE-2021-27065), mailbox exports and transport agents \
+         are judged from the ECP logs only",
+    ),
+    ("Application", "no Application log: the Unified Messaging crashes of CVE-2021-26857 cannot be seen"),
+    (
+        "Microsoft-Windows-PowerShell/Operational",
+        "no PowerShell Operational log: script blocks (4104) run by the intruders cannot be seen",
+    ),
+];
+
+/// Event logs: one summary (`event-logs`) with the key channels missing, and one entry per channel (`evtx:<channel>`).
+fn event_coverage(events: &[EventStats]) -> Vec<Coverage> {
+    if events.is_empty() {
+        return vec![absent(
+            "event-logs",
+            "no Windows event logs in the evidence (.evtx under Windows\\System32\\winevt\\Logs, or a JSON export): \
+             CVE-2021-26857 (Unified Messaging) and what was run through a web shell are judged from the web logs and \
+             files only",
+        )];
+    }
+    // channel → (files, records, first, last)
+    type Span = (u64, u64, Option<Timestamp>, Option<Timestamp>);
+    let mut channels: std::collections::BTreeMap<&str, Span> = std::collections::BTreeMap::new();
+    for s in events {
+        for (c, n) in &s.channels {
+            let e = channels.entry(c.as_str()).or_insert((0, 0, None, None));
+            e.0 += 1;
+            e.1 += n;
+            e.2 = match (e.2, s.first_time) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            e.3 = match (e.3, s.last_time) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    let mut notes: Vec<String> = KEY_CHANNELS
+        .iter()
+        .filter(|(c, _)| !channels.keys().any(|k| k.eq_ignore_ascii_case(c)))
+        .map(|(_, note)| note.to_string())
+        .collect();
+    let skipped: u64 = events.iter().map(|s| s.skipped).sum();
+    if skipped > 0 {
+        notes.push(format!("{skipped} record(s) or chunk(s) could not be read (damaged or cut files)"));
+    }
+    let failed = events.iter().filter(|s| s.error.is_some()).count();
+    if failed > 0 {
+        notes.push(format!("{failed} file(s) could not be read to the end"));
+    }
+    let mut out = vec![Coverage {
+        source: "event-logs".to_string(),
+        files: events.len() as u64,
+        records: events.iter().map(|s| s.records).sum(),
+        malformed: skipped,
+        first: events.iter().filter_map(|s| s.first_time).min(),
+        last: events.iter().filter_map(|s| s.last_time).max(),
+        gaps: Vec::new(),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    }];
+    for (c, (files, records, first, last)) in channels {
+        out.push(Coverage {
+            source: format!("evtx:{}", if c.is_empty() { "(no channel)" } else { c }),
+            files,
+            records,
+            malformed: 0,
+            first,
+            last,
+            gaps: Vec::new(),
+            note: None,
+        });
+    }
     out
 }
 

@@ -8,6 +8,7 @@
 mod baseline;
 mod correlate;
 mod coverage;
+mod events;
 mod files;
 mod findings;
 mod logs;
@@ -23,7 +24,7 @@ use crate::discover::{self, Layout};
 use crate::evidence::EvidenceSource;
 use crate::readers::ReadOptions;
 use crate::verdict;
-use exhunt_detect::{FileRules, LogRules, PathRules};
+use exhunt_detect::{FileRules, LogRules, PathRules, SigmaRules};
 use exhunt_kb::{Diagnostic, Kb};
 use exhunt_model::{BuildSpan, ErrorRecord, Finding, HostReport, HostVerdict, Incident, Severity, Timestamp};
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ pub struct Engines<'k> {
     pub log: LogRules,
     pub path: PathRules,
     pub file: FileRules,
+    /// Sigma rules from `--sigma` folders (none built in: SigmaHQ's rules are the user's to bring).
+    pub sigma: SigmaRules,
     pub(crate) ioc: logs::IocPrefilter,
 }
 
@@ -46,7 +49,7 @@ impl<'k> Engines<'k> {
         d.extend(d2);
         d.extend(d3);
         let ioc = logs::IocPrefilter::new(&kb.iocs);
-        (Engines { kb, log, path, file, ioc }, d)
+        (Engines { kb, log, path, file, sigma: SigmaRules::empty(), ioc }, d)
     }
 }
 
@@ -119,7 +122,16 @@ pub fn hunt_host(
     progress(Progress::Phase("reading logs"));
     let log_out = logs::hunt_logs(source, &layout, engines, opts, progress);
     errors.extend(log_out.errors.iter().cloned());
-    let host = opts.host.clone().or_else(|| log_out.host_name.clone()).unwrap_or_else(|| host_from_path(source.name()));
+
+    progress(Progress::Phase("reading events"));
+    let event_out = events::hunt_events(source, &layout, engines, opts, progress);
+    errors.extend(event_out.errors.iter().cloned());
+    let host = opts
+        .host
+        .clone()
+        .or_else(|| log_out.host_name.clone())
+        .or_else(|| event_out.host_name.as_ref().map(|c| c.split('.').next().unwrap_or(c).to_uppercase()))
+        .unwrap_or_else(|| host_from_path(source.name()));
 
     progress(Progress::Phase("checking files"));
     let builds = build_spans(&layout, &log_out);
@@ -131,6 +143,7 @@ pub fn hunt_host(
     let mut findings: Vec<Finding> = Vec::new();
     findings.extend(log_out.findings);
     findings.append(&mut file_out.findings);
+    findings.extend(event_out.findings);
     let corr = correlate::correlate(source, &layout, engines, opts, &findings, &log_out.iis_files);
     errors.extend(corr.errors.iter().cloned());
     findings.extend(corr.findings);
@@ -161,7 +174,7 @@ pub fn hunt_host(
     for f in &findings {
         *counts.entry(f.severity).or_default() += 1;
     }
-    let coverage = coverage::coverage(&layout, &log_out.stats, &file_out, opts);
+    let coverage = coverage::coverage(&layout, &log_out.stats, &file_out, &event_out.stats, opts);
     let exposure = exposure(&builds, &engines.kb.catalog);
     let report = HostReport {
         host,

@@ -45,7 +45,12 @@ pub fn stage_of(f: &Finding, tags: &dyn Fn(&str) -> Vec<String>) -> Option<Stage
         (_, "webshell-request") => Stage::ShellUsed,
         (_, "webshell-probe") => return None,
         (FindingKind::Webshell, c) if c.starts_with("log:") => Stage::ShellUsed,
-        (FindingKind::Webshell, _) if from_events => Stage::FileWritten,
+        // From an event: a file written (Sysmon 11) or an antivirus detection is the shell on disk; a process or a
+        // connection of the web server is the shell being run.
+        (FindingKind::Webshell, _) if from_events => match f.details.get("event_id").and_then(|v| v.as_u64()) {
+            Some(11 | 1006 | 1015 | 1116 | 1117) => Stage::FileWritten,
+            _ => Stage::Execution,
+        },
         (FindingKind::Webshell, _) => Stage::FileWritten,
         (FindingKind::Exploitation, _) if PLANT_SOURCES.contains(&source) => Stage::Plant,
         (FindingKind::Exploitation, _) => Stage::Exploit,
@@ -198,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_stage_tag_overrides() {
-        let fs = vec![f("s", K::PostExploitation, Severity::Medium, "", "evtx:Security", "")];
+        let fs = [f("s", K::PostExploitation, Severity::Medium, "", "evtx:Security", "")];
         let tags = |_: &str| vec!["stage:staging".to_string()];
         assert_eq!(stage_of(&fs[0], &tags), Some(Stage::Staging));
         assert_eq!(stage_of(&fs[0], &no_tags), Some(Stage::Execution));

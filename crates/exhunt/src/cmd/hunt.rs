@@ -27,12 +27,36 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
         return Err(UsageError("`--host` names one host: give it with a single PATH of one host".into()).into());
     }
     let kb = super::load_kb(args.kb.kb.as_deref())?;
-    let (engines, diags) = Engines::new(&kb);
+    let (mut engines, diags) = Engines::new(&kb);
     if diags.iter().any(|d| d.is_error()) {
         for d in diags.iter().filter(|d| d.is_error()) {
             eprintln!("{d}");
         }
         return Err(UsageError("the knowledge base's rules do not compile; run `exhunt kb check`".into()).into());
+    }
+    // Sigma folders: every rule that cannot load is listed with its reason (an `error` record; exit code 2).
+    let mut sigma_failures: Vec<exhunt_model::ErrorRecord> = Vec::new();
+    if !args.sigma.is_empty() {
+        let dirs: Vec<&Path> = args.sigma.iter().map(PathBuf::as_path).collect();
+        let (rules, failures) = exhunt_detect::SigmaRules::load_dirs(&dirs);
+        if rules.is_empty() && failures.is_empty() {
+            return Err(UsageError("no Sigma rule (*.yml, *.yaml) in the `--sigma` folder(s)".into()).into());
+        }
+        eprintln!(
+            "exhunt: {} Sigma rule(s) loaded from {}{}",
+            rules.len(),
+            args.sigma.iter().map(|p| escape_terminal(&p.display().to_string())).collect::<Vec<_>>().join(", "),
+            if failures.is_empty() { String::new() } else { format!("; {} could not be loaded:", failures.len()) }
+        );
+        for f in failures {
+            sigma_failures.push(exhunt_model::ErrorRecord {
+                code: Some("S001".into()),
+                message: format!("Sigma rule not loaded: {f}"),
+                path: Some(f.path.display().to_string()),
+                locator: None,
+            });
+        }
+        engines.sigma = rules;
     }
     let mut opts = HuntOptions::default();
     opts.window[0] = parse_time(&args.since, "--since")?;
@@ -53,8 +77,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
     let mut out = stdout.lock();
     let mut hosts_done: Vec<(String, PathBuf, Vec<Finding>)> = Vec::new();
     let mut code = Code::Clean;
-    let mut any_errors = !berrs.is_empty();
-    for e in &berrs {
+    let mut any_errors = !berrs.is_empty() || !sigma_failures.is_empty();
+    for e in berrs.iter().chain(&sigma_failures) {
         emit_error(json, &mut out, e)?;
     }
     let open_opts = OpenOptions { drive: args.drive.map(|c| c.to_ascii_uppercase()), ..Default::default() };

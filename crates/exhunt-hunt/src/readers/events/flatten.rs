@@ -266,14 +266,14 @@ pub fn from_export(value: &Value) -> Result<Event, String> {
     let Value::Object(o) = value else {
         return Err(format!("a line is a JSON {}, not an object", kind(value)));
     };
-    if let Some(Value::Object(ev)) = o.get("Event") {
-        if ev.get("System").is_some_and(Value::is_object) {
-            let e = from_evtx_json(value);
-            if e.get(field::EVENT_ID).is_none() {
-                return Err("an `evtx_dump` event without `Event.System.EventID`".into());
-            }
-            return Ok(e);
+    if let Some(Value::Object(ev)) = o.get("Event")
+        && ev.get("System").is_some_and(Value::is_object)
+    {
+        let e = from_evtx_json(value);
+        if e.get(field::EVENT_ID).is_none() {
+            return Err("an `evtx_dump` event without `Event.System.EventID`".into());
         }
+        return Ok(e);
     }
     if let Some(Value::Object(w)) = o.get("winlog") {
         return winlogbeat(o, w);
@@ -369,10 +369,10 @@ fn flat(o: &Map<String, Value>) -> Result<Event, String> {
             e.push(k.as_str(), t);
         }
     }
-    if unnamed.is_empty() {
-        if let Some(d) = o.get(field::DATA).and_then(text) {
-            unnamed.extend(d.split('\n').enumerate().map(|(i, s)| (i as u32 + 1, s.to_string())));
-        }
+    if unnamed.is_empty()
+        && let Some(d) = o.get(field::DATA).and_then(text)
+    {
+        unnamed.extend(d.split('\n').zip(1u32..).map(|(s, i)| (i, s.to_string())));
     }
     unnamed.sort_by_key(|(n, _)| *n);
     push_unnamed(unnamed.into_iter().map(|(_, t)| t).collect(), &mut e);

@@ -1,0 +1,295 @@
+//! The event half of the hunt: every Windows event log in the evidence (`.evtx` and JSON exports) read once, in
+//! parallel; each event goes through the built-in log rules of its source (`evtx`, `exchange-management`, behind
+//! their literal prefilter) and through the Sigma rules given with `--sigma`. One finding per matching event, with its
+//! record as evidence, so that every step of the story keeps its own time; at most [`MAX_PER_RULE_FILE`] per rule
+//! and file (the rest are counted in the last one's `details.more`).
+
+use super::findings::{custom, from_rule, put};
+use super::{Engines, HuntOptions, Progress};
+use crate::discover::Layout;
+use crate::evidence::EvidenceSource;
+use crate::readers::events::{EventFile, EventOptions, EventSink, EventStats, scan_events};
+use exhunt_detect::{Event, Fields, SigmaHit};
+use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
+use std::collections::{BTreeMap, HashMap};
+
+/// Findings kept per (rule, file); further matches are counted.
+pub const MAX_PER_RULE_FILE: usize = 50;
+/// Longest value copied into a finding's details.
+const MAX_DETAIL: usize = 2000;
+
+/// Event fields worth showing in a finding, in this order.
+const SHOWN: [&str; 24] = [
+    "Image",
+    "CommandLine",
+    "ParentImage",
+    "ParentCommandLine",
+    "User",
+    "TargetFilename",
+    "SourceImage",
+    "TargetImage",
+    "GrantedAccess",
+    "DestinationIp",
+    "DestinationPort",
+    "TargetObject",
+    "Details",
+    "NewProcessName",
+    "ParentProcessName",
+    "SubjectUserName",
+    "TargetUserName",
+    "MemberName",
+    "TaskName",
+    "ServiceName",
+    "ImagePath",
+    "Threat Name",
+    "Path",
+    "ScriptBlockText",
+];
+
+pub(crate) struct EventOutput {
+    pub findings: Vec<Finding>,
+    pub stats: Vec<EventStats>,
+    pub errors: Vec<ErrorRecord>,
+    /// The most frequent `Computer` of the events, for the host name.
+    pub host_name: Option<String>,
+}
+
+struct Hit {
+    rule: String,
+    sigma: Option<SigmaInfo>,
+    event: Event,
+    locator: Locator,
+}
+
+struct SigmaInfo {
+    title: String,
+    severity: Severity,
+    tags: Vec<String>,
+    path: String,
+    selections: Vec<String>,
+}
+
+struct Sink<'e> {
+    engines: &'e Engines<'e>,
+    raw: String,
+    hits: Vec<Hit>,
+    per_rule: HashMap<String, u64>,
+    computers: HashMap<String, u64>,
+}
+
+impl Sink<'_> {
+    fn keep(&mut self, rule: &str) -> bool {
+        let n = self.per_rule.entry(rule.to_string()).or_default();
+        *n += 1;
+        *n as usize <= MAX_PER_RULE_FILE
+    }
+}
+
+impl EventSink for Sink<'_> {
+    fn event(&mut self, event: &Event, locator: Locator) {
+        let computer = event.computer();
+        if !computer.is_empty() && self.computers.len() < 256 {
+            *self.computers.entry(computer.to_string()).or_default() += 1;
+        }
+        let source = event.log_source();
+        let mut rules: Vec<String> = Vec::new();
+        if self.engines.log.wants(source) {
+            event.write_raw(&mut self.raw);
+            let candidates = self.engines.log.prefilter(source, self.raw.as_bytes());
+            if !candidates.is_empty() {
+                rules = self.engines.log.eval(&candidates, event).into_iter().map(str::to_string).collect();
+            }
+        }
+        for rule in rules {
+            if self.keep(&rule) {
+                self.hits.push(Hit { rule, sigma: None, event: event.clone(), locator });
+            }
+        }
+        let sigma: Vec<SigmaHit<'_>> = self.engines.sigma.eval_event(event);
+        for h in sigma {
+            let rule = format!("SIGMA-{}", h.rule.id);
+            if self.keep(&rule) {
+                let info = SigmaInfo {
+                    title: h.rule.title.clone(),
+                    severity: h.rule.severity,
+                    tags: h.rule.tags.clone(),
+                    path: h.rule.path.display().to_string(),
+                    selections: h.selections.clone(),
+                };
+                self.hits.push(Hit { rule, sigma: Some(info), event: event.clone(), locator });
+            }
+        }
+    }
+}
+
+pub(crate) fn hunt_events(
+    source: &dyn EvidenceSource,
+    layout: &Layout,
+    engines: &Engines<'_>,
+    _opts: &HuntOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> EventOutput {
+    let (files, mut errors) = layout.event_files(source);
+    let total: u64 = files.iter().map(|f| f.file.size).sum();
+    progress(Progress::Bytes { done: 0, total });
+    let scans = scan_events(source, files, &EventOptions::default(), |_f: &EventFile| Sink {
+        engines,
+        raw: String::new(),
+        hits: Vec::new(),
+        per_rule: HashMap::new(),
+        computers: HashMap::new(),
+    });
+    progress(Progress::Bytes { done: total, total });
+    let mut findings = Vec::new();
+    let mut stats = Vec::new();
+    let mut computers: HashMap<String, u64> = HashMap::new();
+    for scan in scans {
+        let display = scan.file.file.display.clone();
+        for (c, n) in &scan.sink.computers {
+            *computers.entry(c.clone()).or_default() += n;
+        }
+        let mut by_rule: BTreeMap<&str, Vec<&Hit>> = BTreeMap::new();
+        for h in &scan.sink.hits {
+            by_rule.entry(h.rule.as_str()).or_default().push(h);
+        }
+        for (rule, hits) in by_rule {
+            let total = scan.sink.per_rule.get(rule).copied().unwrap_or(0);
+            let last = hits.len() - 1;
+            for (i, h) in hits.iter().enumerate() {
+                let mut f = finding(engines, h, &display);
+                if i == last && total as usize > hits.len() {
+                    f.details.insert("more".into(), serde_json::json!(total as usize - hits.len()));
+                }
+                findings.push(f);
+            }
+        }
+        errors.extend(scan.stats.warnings.iter().cloned());
+        errors.extend(scan.stats.error.iter().cloned());
+        stats.push(scan.stats);
+    }
+    let host_name = computers.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(c, _)| c);
+    EventOutput { findings, stats, errors, host_name }
+}
+
+fn details_of(event: &Event, display_source: &str) -> BTreeMap<String, serde_json::Value> {
+    let mut d = BTreeMap::new();
+    put(&mut d, "source", display_source);
+    d.insert("check".into(), serde_json::json!("event"));
+    if let Some(id) = event.event_id() {
+        d.insert("event_id".into(), serde_json::json!(id));
+    }
+    put(&mut d, "channel", event.channel());
+    put(&mut d, "provider", event.provider());
+    put(&mut d, "computer", event.computer());
+    for name in SHOWN {
+        if let Some(v) = event.get(name).filter(|v| !v.is_empty() && *v != "-") {
+            put(&mut d, &name.to_lowercase().replace(' ', "_"), &truncate(v, MAX_DETAIL));
+        }
+    }
+    if event.log_source() == "exchange-management"
+        && let Some(v) = event.get("Data")
+    {
+        put(&mut d, "cmdlet", &truncate(&v.replace('\n', " "), MAX_DETAIL));
+    }
+    d
+}
+
+fn excerpt(event: &Event) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(id) = event.event_id() {
+        parts.push(format!("EventID {id} {}", event.channel()));
+    }
+    for name in SHOWN {
+        if let Some(v) = event.get(name).filter(|v| !v.is_empty() && *v != "-") {
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    if event.log_source() == "exchange-management"
+        && let Some(v) = event.get("Data")
+    {
+        parts.push(v.replace('\n', " "));
+    }
+    truncate(&parts.join(" | "), crate::readers::MAX_EXCERPT)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn finding(engines: &Engines<'_>, h: &Hit, display: &str) -> Finding {
+    let source = match h.event.log_source() {
+        "exchange-management" => "exchange-management".to_string(),
+        _ => format!("evtx:{}", h.event.channel()),
+    };
+    let loc = match h.locator {
+        Locator::Record(n) => format!("r{n}"),
+        Locator::Line(n) => format!("l{n}"),
+        Locator::Offset(n) => format!("o{n}"),
+    };
+    let evidence = vec![Evidence {
+        path: display.to_string(),
+        locator: Some(h.locator),
+        sha256: None,
+        excerpt: Some(excerpt(&h.event)),
+    }];
+    let mut details = details_of(&h.event, &source);
+    match (&h.sigma, engines.kb.rules.get(&h.rule)) {
+        (None, Some(rule)) => from_rule(rule, &[display, &loc], h.event.time, evidence, details),
+        (Some(s), _) => {
+            put(&mut details, "sigma_rule", &s.path);
+            if !s.selections.is_empty() {
+                details.insert("sigma_selections".into(), serde_json::json!(s.selections));
+            }
+            if !s.tags.is_empty() {
+                details.insert("tags".into(), serde_json::json!(s.tags));
+            }
+            custom(
+                &h.rule,
+                &[display, &loc],
+                sigma_kind(&s.tags),
+                s.severity,
+                format!("Sigma: {}", s.title),
+                h.event.time,
+                evidence,
+                "A Sigma rule you supplied matched this event. Read the rule (its file is in the details) for what it \
+                 means and how to tell a false positive; confirm with the other findings of this host.",
+                details,
+            )
+        }
+        (None, None) => custom(
+            &h.rule,
+            &[display, &loc],
+            FindingKind::Context,
+            Severity::Info,
+            format!("Rule {} matched", h.rule),
+            h.event.time,
+            evidence,
+            "",
+            details,
+        ),
+    }
+}
+
+/// A finding kind from a Sigma rule's ATT&CK tags.
+fn sigma_kind(tags: &[String]) -> FindingKind {
+    let has = |t: &str| tags.iter().any(|x| x.eq_ignore_ascii_case(t));
+    let prefixed = |p: &str| tags.iter().any(|x| x.to_ascii_lowercase().starts_with(p));
+    if has("attack.t1505.003") {
+        FindingKind::Webshell
+    } else if has("attack.credential-access") || has("attack.credential_access") || prefixed("attack.t1003") {
+        FindingKind::CredentialAccess
+    } else if prefixed("cve.") || has("attack.initial-access") || has("attack.initial_access") || has("attack.t1190") {
+        FindingKind::Exploitation
+    } else if has("attack.persistence") || prefixed("attack.t1136") || prefixed("attack.t1098") {
+        FindingKind::Persistence
+    } else {
+        FindingKind::PostExploitation
+    }
+}

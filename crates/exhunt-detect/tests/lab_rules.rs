@@ -220,7 +220,7 @@ fn log_rules_find_every_planted_log_trace_and_nothing_else() {
         for seed in SEEDS {
             let tmp = tempfile::tempdir().expect("a temporary folder");
             let dir = tmp.path().join("ex");
-            let opts = EvidenceOptions { seed, size: SIZE, scenario, host: None };
+            let opts = EvidenceOptions { seed, size: SIZE, scenario, host: None, actor: None };
             exhunt_lab::generate(&dir, &opts).expect("the lab writes a folder");
             let expects = read_truth(&dir);
             let (hits, records) = hunt(&dir, &kb, &rules);
@@ -298,7 +298,7 @@ fn post_exploitation_path_and_file_rules_stay_quiet_on_the_lab() {
         for seed in [1, 9] {
             let tmp = tempfile::tempdir().expect("a temporary folder");
             let dir = tmp.path().join("ex");
-            exhunt_lab::generate(&dir, &EvidenceOptions { seed, size: SIZE, scenario, host: None })
+            exhunt_lab::generate(&dir, &EvidenceOptions { seed, size: SIZE, scenario, host: None, actor: None })
                 .expect("the lab writes a folder");
             let mut all = Vec::new();
             walk(&dir, &mut all);

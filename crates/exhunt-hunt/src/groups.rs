@@ -11,8 +11,11 @@
 //! | `user-agent` | an exact user agent (`-`, empty, and common libraries, tools, crawlers and scanners left out) | the same findings |
 //! | `path-family` | a web-shell location pattern (its folder below the web root and the shape of its name) with its content family, when the hosts' first activity is within [`WAVE_SECONDS`] of each other | web-shell file findings |
 //!
-//! Hosts that share any trace are joined (union-find); every group of two or more hosts is reported with the traces
-//! that join it. A trace shared by every host of a large run (more than [`MAX_SHARE`] of at least 10 hosts) is too
+//! Hosts that share a *joining* trace (`sha256`, `shell-name`, `client-ip`) are joined (union-find); every group of
+//! two or more hosts is reported with its traces. `user-agent` and `path-family` are *supporting* traces: listed when
+//! hosts of a group share them, never joining on their own — tool agents (AntSword, the EWS client name every 2021
+//! group sent) and shell locations (China Chopper in `aspnet_client`) were common to many groups, and joining on them
+//! merges actors that the evidence tells apart. A trace shared by every host of a large run (more than [`MAX_SHARE`] of at least 10 hosts) is too
 //! common to tell actors apart, and is dropped as a link.
 
 use crate::verdict::check_of;
@@ -130,6 +133,7 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
         flush(&mut wave);
     }
     traces.retain(|_, hs| hs.len() >= 2 && !(n >= 10 && hs.len() as f64 > MAX_SHARE * n as f64));
+    const JOINING: [&str; 3] = ["sha256", "shell-name", "client-ip"];
 
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(p: &mut [usize], mut i: usize) -> usize {
@@ -139,7 +143,7 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
         }
         i
     }
-    for hs in traces.values() {
+    for hs in traces.iter().filter(|((kind, _), _)| JOINING.contains(kind)).map(|(_, hs)| hs) {
         let mut it = hs.iter();
         if let Some(&first) = it.next() {
             for &other in it {
@@ -162,9 +166,10 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
             let set: BTreeSet<usize> = m.iter().copied().collect();
             let mut links: Vec<GroupLink> = traces
                 .iter()
-                .filter(|(_, hs)| hs.iter().any(|i| set.contains(i)))
+                .filter(|(_, hs)| hs.iter().filter(|i| set.contains(i)).count() >= 2)
                 .map(|((kind, value), hs)| {
-                    let mut names: Vec<String> = hs.iter().map(|&i| hosts[i].host.to_string()).collect();
+                    let mut names: Vec<String> =
+                        hs.iter().filter(|i| set.contains(i)).map(|&i| hosts[i].host.to_string()).collect();
                     names.sort();
                     GroupLink { kind: kind.to_string(), value: value.clone(), hosts: names }
                 })
@@ -223,8 +228,20 @@ const GENERIC_AGENTS: [&str; 14] = [
     "mozilla/5.0 (compatible; bingbot",
     "mozilla/5.0 (compatible; baiduspider",
 ];
-const GENERIC_WORDS: [&str; 9] =
-    ["nmap", "zgrab", "masscan", "censys", "shodan", "expanse", "googlebot", "bingbot", "baiduspider"];
+/// … and anywhere in the agent: scanners, crawlers, and the EWS client name that every 2021 group sent (Volexity,
+/// MSTIC), which tells no group from another.
+const GENERIC_WORDS: [&str; 10] = [
+    "nmap",
+    "zgrab",
+    "masscan",
+    "censys",
+    "shodan",
+    "expanse",
+    "googlebot",
+    "bingbot",
+    "baiduspider",
+    "exchangeservicesclient",
+];
 
 fn generic_user_agent(ua: &str) -> bool {
     let u = ua.trim().replace('+', " ").to_ascii_lowercase();
@@ -349,19 +366,26 @@ mod tests {
         ];
         let g = activity_groups(&hosts);
         let sets: Vec<Vec<String>> = g.iter().map(|g| g.hosts.clone()).collect();
-        // a–b by shell name; b–d by the user agent (the private address 10.0.0.5 is no link); c–d by address.
-        assert_eq!(sets, [vec!["a", "b", "c", "d"]]);
-        let kinds: Vec<(&str, &str)> = g[0].links.iter().map(|l| (l.kind.as_str(), l.value.as_str())).collect();
-        assert!(kinds.contains(&("shell-name", "erroree.aspx")), "{kinds:?}");
-        assert!(kinds.contains(&("client-ip", "203.0.113.7")), "{kinds:?}");
-        assert!(kinds.contains(&("user-agent", "antSword/v2.1")), "{kinds:?}");
-        assert!(!kinds.iter().any(|(_, v)| *v == "10.0.0.5"), "{kinds:?}");
+        // a–b by shell name; c–d by address; b and d share only an agent (supporting, not joining) and a private
+        // address (no trace at all).
+        assert_eq!(sets, [vec!["a", "b"], vec!["c", "d"]]);
+        let kinds = |g: &ActivityGroup| -> Vec<(String, String)> {
+            g.links.iter().map(|l| (l.kind.clone(), l.value.clone())).collect()
+        };
+        assert!(kinds(&g[0]).contains(&("shell-name".into(), "erroree.aspx".into())), "{g:?}");
+        assert!(kinds(&g[1]).contains(&("client-ip".into(), "203.0.113.7".into())), "{g:?}");
+        assert!(!g.iter().any(|g| kinds(g).iter().any(|(_, v)| v == "10.0.0.5" || v == "antSword/v2.1")), "{g:?}");
         assert_eq!(g[0].families, ["china-chopper"]);
         assert_eq!(g[0].first.map(|t| t.to_string()).as_deref(), Some("2021-03-03T01:00:00Z"));
+        // A shared agent is listed as a supporting trace inside a group.
+        let b2 = vec![request("203.0.113.7", "antSword/v2.1", "2021-03-05T00:00:00Z")];
+        let d2 = vec![request("203.0.113.7", "antSword/v2.1", "2021-03-06T00:00:00Z")];
+        let g = activity_groups(&[HostTraces { host: "b", findings: &b2 }, HostTraces { host: "d", findings: &d2 }]);
+        assert!(kinds(&g[0]).contains(&("user-agent".into(), "antSword/v2.1".into())), "{g:?}");
     }
 
     #[test]
-    fn location_patterns_join_only_within_a_wave() {
+    fn location_patterns_support_but_do_not_join() {
         let a = vec![shell(&format!("{OWA}Ab3dE7xQ.aspx"), "1", "china-chopper", "2021-03-03T01:00:00Z")];
         let b = vec![shell(&format!("{OWA}Zz9yX8wV.aspx"), "2", "china-chopper", "2021-03-04T01:00:00Z")];
         let c = vec![shell(&format!("{OWA}Qq1wE2rT.aspx"), "3", "china-chopper", "2021-03-20T01:00:00Z")];
@@ -372,11 +396,25 @@ mod tests {
             HostTraces { host: "c", findings: &c },
             HostTraces { host: "d", findings: &d },
         ];
+        assert!(activity_groups(&hosts).is_empty());
+        // With a shared address, a and b form a group, and their common location pattern (same family, same wave)
+        // is listed; c (weeks later) and d (another family) share neither.
+        let mut a = a.clone();
+        let mut b = b.clone();
+        a.push(request("198.51.100.4", "x", "2021-03-03T00:00:00Z"));
+        b.push(request("198.51.100.4", "x", "2021-03-04T00:00:00Z"));
+        let hosts = [
+            HostTraces { host: "a", findings: &a },
+            HostTraces { host: "b", findings: &b },
+            HostTraces { host: "c", findings: &c },
+            HostTraces { host: "d", findings: &d },
+        ];
         let g = activity_groups(&hosts);
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].hosts, ["a", "b"]);
-        assert_eq!(g[0].links[0].kind, "path-family");
-        assert!(g[0].links[0].value.starts_with(r"owa\auth\<8 alnum>.aspx [china-chopper]"), "{:?}", g[0].links);
+        let pf: Vec<&GroupLink> = g[0].links.iter().filter(|l| l.kind == "path-family").collect();
+        assert_eq!(pf.len(), 1, "{:?}", g[0].links);
+        assert!(pf[0].value.starts_with(r"owa\auth\<8 alnum>.aspx [china-chopper]"), "{pf:?}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn locs(f: &Finding) -> Vec<(String, Option<u64>)> {
 fn run(scenario: Scenario, seed: u64, kb: &Kb, engines: &Engines<'_>) -> Vec<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("lab");
-    let opts = EvidenceOptions { seed, size: 1_500_000, scenario, host: None };
+    let opts = EvidenceOptions { seed, size: 1_500_000, scenario, host: None, actor: None };
     exhunt_lab::generate(&root, &opts).expect("lab");
     let truth: Vec<serde_json::Value> = std::fs::read_to_string(root.join("truth.jsonl"))
         .expect("truth")

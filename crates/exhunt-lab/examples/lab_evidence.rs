@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     let size = args.next().map(|s| s.parse()).transpose()?.unwrap_or(exhunt_lab::DEFAULT_SIZE);
     let scenario = args.next().map(|s| s.parse()).transpose()?.unwrap_or(exhunt_lab::Scenario::Used);
-    let opts = exhunt_lab::EvidenceOptions { seed, size, scenario, host: None };
+    let opts = exhunt_lab::EvidenceOptions { seed, size, scenario, host: None, actor: None };
     let start = Instant::now();
     let s = exhunt_lab::generate(&dir, &opts)?;
     let secs = start.elapsed().as_secs_f64();

@@ -14,5 +14,8 @@ pub mod rng;
 pub mod serve;
 
 pub use error::LabError;
-pub use evidence::{DEFAULT_SIZE, EvidenceOptions, EvidenceSummary, InstalledBuild, MIN_SIZE, Scenario, generate};
+pub use evidence::{
+    CampaignHost, CampaignOptions, DEFAULT_SIZE, EvidenceOptions, EvidenceSummary, InstalledBuild, MIN_SIZE, Scenario,
+    campaign, generate,
+};
 pub use exhunt_model::HostVerdict;

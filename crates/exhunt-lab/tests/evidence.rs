@@ -14,7 +14,7 @@ fn kb() -> exhunt_kb::Kb {
 }
 
 fn opts(seed: u64, size: u64, scenario: Scenario) -> EvidenceOptions {
-    EvidenceOptions { seed, size, scenario, host: None }
+    EvidenceOptions { seed, size, scenario, host: None, actor: None }
 }
 
 /// Every file under `dir`, relative with `/`, sorted.
@@ -322,7 +322,10 @@ fn httpproxy_headers_and_build_columns_follow_the_build_in_force() {
         if scenario != Scenario::Clean {
             assert_eq!(status(&builds[0].0), Vulnerable, "attacks need a vulnerable server");
         } else {
-            let ever_vulnerable = builds.iter().any(|b| status(&b.0) == Vulnerable);
+            // Any chain counts, as for the hunt's verdict: March 2021 builds still lack the ProxyShell fixes.
+            let ever_vulnerable = builds
+                .iter()
+                .any(|b| kb.catalog.verdict_str(&b.0).chains.iter().any(|c| c.status == Vulnerable));
             let want = if ever_vulnerable { "vulnerable-not-exploited" } else { "clean" };
             assert_eq!(s.verdict.as_str(), want);
         }

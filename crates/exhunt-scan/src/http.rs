@@ -9,7 +9,7 @@ use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -101,9 +101,9 @@ pub fn tls_config() -> Arc<rustls::ClientConfig> {
     Arc::new(c)
 }
 
-/// An open connection.
-pub struct Conn {
-    tls: TlsStream<TcpStream>,
+/// An open connection: a TLS stream in the scanner, any byte stream in tests and fuzzing ([`crate::replay`]).
+pub struct Conn<S = TlsStream<TcpStream>> {
+    stream: S,
     buf: Vec<u8>,
     pub reusable: bool,
 }
@@ -156,7 +156,7 @@ pub async fn connect(
         cipher: session.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default(),
         cert: session.peer_certificates().and_then(|c| c.first()).map(|c| cert_info(c.as_ref())),
     };
-    Ok((Conn { tls, buf: Vec::with_capacity(8192), reusable: true }, info))
+    Ok((Conn::new(tls), info))
 }
 
 /// The parts of a certificate worth keeping; a certificate that does not parse keeps its hash only.
@@ -200,7 +200,12 @@ pub struct Response {
     pub truncated: bool,
 }
 
-impl Conn {
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// A connection over an established stream.
+    pub fn new(stream: S) -> Conn<S> {
+        Conn { stream, buf: Vec::with_capacity(8192), reusable: true }
+    }
+
     /// Sends one GET and reads the response.
     pub async fn get(
         &mut self,
@@ -218,8 +223,8 @@ impl Conn {
         }
         req.push_str("\r\n");
         let write = async {
-            self.tls.write_all(req.as_bytes()).await?;
-            self.tls.flush().await
+            self.stream.write_all(req.as_bytes()).await?;
+            self.stream.flush().await
         };
         match tokio::time::timeout(limits.headers, write).await {
             Err(_) => return Err(fail(ScanStatus::Timeout, "headers", "could not send the request")),
@@ -263,7 +268,7 @@ impl Conn {
 
     async fn fill(&mut self) -> Result<usize, Failure> {
         let mut chunk = [0u8; 8192];
-        match self.tls.read(&mut chunk).await {
+        match self.stream.read(&mut chunk).await {
             Ok(n) => {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(n)
@@ -398,7 +403,8 @@ impl Conn {
                         }
                         return Ok((body, false));
                     }
-                    while self.buf.len() < size + 2 {
+                    // `size` comes from the peer: `size + 2` must not overflow (found by the fuzz target).
+                    while self.buf.len() < size.saturating_add(2) {
                         if body.len() + self.buf.len() > max {
                             break;
                         }

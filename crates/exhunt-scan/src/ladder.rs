@@ -90,21 +90,26 @@ impl Session<'_> {
                 }
             }
         };
-        use sha2::Digest as _;
-        let (title, snippets) = extract(&resp.body);
-        Ok(Probe {
-            name: name.to_string(),
-            path: path.to_string(),
-            status: Some(resp.status),
-            headers: resp.headers,
-            title,
-            body_len: resp.body.len() as u64,
-            body_sha256: Some(hex::encode(sha2::Sha256::digest(&resp.body))),
-            truncated: resp.truncated,
-            snippets,
-            redirected_from: None,
-            error: None,
-        })
+        Ok(probe_from_response(name, path, resp))
+    }
+}
+
+/// What an observation keeps of a response: the kept headers, title, body length and hash, the anchors' snippets.
+pub fn probe_from_response(name: &str, path: &str, resp: crate::http::Response) -> Probe {
+    use sha2::Digest as _;
+    let (title, snippets) = extract(&resp.body);
+    Probe {
+        name: name.to_string(),
+        path: path.to_string(),
+        status: Some(resp.status),
+        headers: resp.headers,
+        title,
+        body_len: resp.body.len() as u64,
+        body_sha256: Some(hex::encode(sha2::Sha256::digest(&resp.body))),
+        truncated: resp.truncated,
+        snippets,
+        redirected_from: None,
+        error: None,
     }
 }
 
@@ -125,7 +130,8 @@ fn same_host_path(loc: &str, host: &str, target: &Target) -> Option<String> {
     same.then(|| path.to_string())
 }
 
-fn failed_probe(name: &str, path: &str, f: &Failure) -> Probe {
+/// The probe of a request that failed: no status, the failure in `error`.
+pub fn failed_probe(name: &str, path: &str, f: &Failure) -> Probe {
     Probe {
         name: name.into(),
         path: path.into(),

@@ -15,7 +15,9 @@ pub mod ladder;
 pub mod ntlm;
 pub mod observe;
 pub mod permute;
+pub mod replay;
 pub mod scan;
+pub mod shadowserver;
 pub mod target;
 pub mod webshell;
 

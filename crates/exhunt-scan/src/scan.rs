@@ -32,14 +32,22 @@ pub struct ScanOptions {
     pub ladder: LadderConfig,
 }
 
-/// The sequence numbers already written.
+/// The sequence numbers already written, and the blocked targets already reported.
 #[derive(Clone, Debug, Default)]
 pub struct Done {
     below: u64,
     above: BTreeSet<u64>,
+    blocked: BTreeSet<(std::net::IpAddr, u16)>,
 }
 
 impl Done {
+    /// A blocked target already reported.
+    pub fn insert_blocked(&mut self, ip: std::net::IpAddr, port: u16) {
+        self.blocked.insert((ip, port));
+    }
+    pub fn contains_blocked(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        self.blocked.contains(&(ip, port))
+    }
     pub fn insert(&mut self, seq: u64) {
         if seq < self.below {
             return;
@@ -105,10 +113,11 @@ pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done), S
                 break;
             }
             good_len += n as u64;
-            if let Ok(Some(o)) = from_line(line.trim_end())
-                && let Some(seq) = o.seq
-            {
-                done.insert(seq);
+            if let Ok(Some(o)) = from_line(line.trim_end()) {
+                match o.seq {
+                    Some(seq) => done.insert(seq),
+                    None => done.insert_blocked(o.ip, o.port),
+                }
             }
         }
         let f = std::fs::OpenOptions::new().write(true).open(path).map_err(werr)?;
@@ -178,13 +187,12 @@ pub async fn run(
     let mut started = 0u64;
     let mut skipped = 0u64;
     let interval = (opts.rate > 0).then(|| Duration::from_secs_f64(1.0 / opts.rate as f64));
-    let resuming = done.count() > 0;
     let mut iter = ShardIter::new(&targets, &blocklist, opts.seed, opts.shard.0, opts.shard.1)?;
     let mut tasks = tokio::task::JoinSet::new();
     for item in iter.by_ref() {
         let (seq, target) = match item {
             Item::Blocked(t) => {
-                if !resuming {
+                if !done.contains_blocked(t.ip, t.port) {
                     let o = blocked(t);
                     if tx.send(o).await.is_err() {
                         break;
@@ -220,6 +228,136 @@ pub async fn run(
     summary.blocked = blocked_count;
     summary.elapsed_s = t0.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// What an observations file holds, counted: the exit code and `metadata.json` come from it, so a resumed scan
+/// counts everything it wrote across runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Tally {
+    /// Observation lines.
+    pub observations: u64,
+    /// Per status (`success`, `timeout`, …, `blocked`).
+    pub statuses: std::collections::BTreeMap<String, u64>,
+    pub exchange: u64,
+    /// Exchange hosts with at least one chain `vulnerable`.
+    pub vulnerable: u64,
+    /// Exchange hosts where a chain is `indeterminate` and none `vulnerable`.
+    pub indeterminate: u64,
+    /// Hosts with at least one web shell found.
+    pub webshell_hosts: u64,
+    /// Lines that are not observations (a torn last line, or damage).
+    pub bad_lines: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Observation) {
+        use exhunt_model::ChainStatus;
+        self.observations += 1;
+        *self.statuses.entry(o.status.as_str().to_string()).or_default() += 1;
+        let Some(f) = &o.fingerprint else { return };
+        if f.class == crate::detect::Class::Exchange {
+            self.exchange += 1;
+            if f.chains.values().any(|s| *s == ChainStatus::Vulnerable) {
+                self.vulnerable += 1;
+            } else if f.chains.values().any(|s| *s == ChainStatus::Indeterminate) {
+                self.indeterminate += 1;
+            }
+        }
+        if !f.webshells.is_empty() {
+            self.webshell_hosts += 1;
+        }
+    }
+
+    /// True when the scan found something to act on: a vulnerable Exchange host or a web shell.
+    pub fn has_findings(&self) -> bool {
+        self.vulnerable > 0 || self.webshell_hosts > 0
+    }
+}
+
+/// Counts an observations file (see [`Tally`]).
+pub fn tally_file(path: &Path) -> Result<Tally, ScanError> {
+    let f = std::fs::File::open(path).map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
+    let mut t = Tally::default();
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line.map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match from_line(&line) {
+            Ok(Some(o)) => t.add(&o),
+            Ok(None) => {}
+            Err(_) => t.bad_lines += 1,
+        }
+    }
+    Ok(t)
+}
+
+/// `metadata.json`, written beside `--out` when a scan starts and again when it ends: what was run, with which
+/// knowledge base and blocklist, and what came of it.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    pub tool: String,
+    pub version: String,
+    /// The same hash `exhunt hunt` reports for the knowledge base it used.
+    pub kb_hash: String,
+    pub seed: u64,
+    /// `I/N`, 0-based as zmap.
+    pub shard: String,
+    pub ports: Vec<u16>,
+    /// New targets per second (0: no limit).
+    pub rate: u64,
+    pub per_host_rate: u64,
+    pub concurrency: usize,
+    pub webshells: bool,
+    pub allow_reserved: bool,
+    /// SHA-256 of the blocklist's entries, one per line ([`Blocklist::hash`]).
+    pub blocklist_hash: String,
+    pub blocklist_entries: usize,
+    /// RFC 3339 UTC; the first run's start when the scan was resumed.
+    pub start: String,
+    /// `null` while the scan runs (or when it was killed).
+    pub end: Option<String>,
+    /// How many times the scan was resumed.
+    pub resumes: u32,
+    pub targets: TargetCounts,
+    /// What the observations file holds at the end, across every run.
+    pub results: Tally,
+}
+
+/// Targets counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetCounts {
+    /// Addresses × ports named (all shards).
+    pub space: u64,
+    /// Removed by the blocklist in this shard (last run).
+    pub blocked: u64,
+    /// Scanned in the last run.
+    pub scanned: u64,
+    /// Skipped in the last run because the file already held them.
+    pub resumed_skipped: u64,
+}
+
+/// The metadata file of an observations file: `scan.jsonl` → `scan.metadata.json`, in the same folder.
+pub fn metadata_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scan".into());
+    out.with_file_name(format!("{stem}.metadata.json"))
+}
+
+/// Writes `metadata.json` whole (a temporary file renamed over it, so a kill never leaves half a file).
+pub fn write_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
+    let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
+    let tmp = path.with_extension("json.tmp");
+    let mut text = serde_json::to_string_pretty(m).map_err(|e| werr(std::io::Error::other(e)))?;
+    text.push('\n');
+    std::fs::write(&tmp, text).map_err(werr)?;
+    std::fs::rename(&tmp, path).map_err(werr)
+}
+
+/// Reads a metadata file back; `None` when absent or unreadable.
+pub fn read_metadata(path: &Path) -> Option<Metadata> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
 fn blocked(t: crate::target::Target) -> Observation {

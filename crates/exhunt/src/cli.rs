@@ -149,6 +149,22 @@ pub enum LabCommand {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Write a campaign: many servers' triage folders attacked by several actor groups, with `campaign.jsonl`
+    Campaign {
+        /// The folder to create (must be new or empty); one `host-NN/` per server
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Servers
+        #[arg(long, default_value_t = 8)]
+        hosts: u32,
+        /// Actor groups
+        #[arg(long, default_value_t = 2)]
+        groups: u32,
+        /// Target size of each server's logs
+        #[arg(long, default_value = "2MB")]
+        size: String,
+    },
 }
 
 /// `exhunt lab …`: the evidence commands and `serve`.
@@ -220,9 +236,13 @@ pub struct ScanArgs {
     /// Also probe the public web-shell paths, against a per-host soft-404 baseline (bare GETs only)
     #[arg(long)]
     pub webshells: bool,
-    /// jsonl (shadowserver is planned)
-    #[arg(long, default_value = "jsonl")]
+    /// jsonl (observations) or shadowserver (Shadowserver `scan_exchange` CSV rows on stdout; with `--out` the
+    /// observations still go to the file, and the CSV covers the whole file at the end)
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "shadowserver"])]
     pub format: String,
+    /// Do not draw a progress bar
+    #[arg(long)]
+    pub no_progress: bool,
     /// Seconds to connect
     #[arg(long, default_value_t = 5.0)]
     pub connect_timeout: f64,
@@ -242,6 +262,9 @@ pub struct DetectArgs {
     /// Observations written by `exhunt scan`
     #[arg(long, value_name = "FILE")]
     pub from: PathBuf,
+    /// jsonl (the observations with new fingerprints) or shadowserver (Shadowserver `scan_exchange` CSV rows)
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "shadowserver"])]
+    pub format: String,
     #[command(flatten)]
     pub kb: KbArgs,
 }

@@ -356,20 +356,25 @@ pub fn sniff_kind(head: &[u8]) -> Option<LogKind> {
     None
 }
 
+/// The first `max` files of a source, in walk order; what cannot be listed goes to `errors`.
+fn walk<'a>(
+    source: &'a dyn EvidenceSource,
+    max: usize,
+    errors: &'a mut Vec<ErrorRecord>,
+) -> impl Iterator<Item = crate::evidence::EvidenceFile> + 'a {
+    source.files().take(max).filter_map(move |item| match item {
+        Ok(f) => Some(f),
+        Err(e) => {
+            errors.push(e.to_record());
+            None
+        }
+    })
+}
+
 fn sniff_logs(source: &dyn EvidenceSource, errors: &mut Vec<ErrorRecord>) -> Vec<LogFile> {
     use std::io::Read;
     let mut out = Vec::new();
-    for (n, item) in source.files().enumerate() {
-        if n >= MAX_SNIFFED {
-            break;
-        }
-        let f = match item {
-            Ok(f) => f,
-            Err(e) => {
-                errors.push(e.to_record());
-                continue;
-            }
-        };
+    for f in walk(source, MAX_SNIFFED, errors) {
         if f.size == 0 {
             continue;
         }
@@ -404,23 +409,10 @@ impl Layout {
     /// `.json`/`.jsonl`/`.ndjson` file (plain or `.gz`) whose first non-empty line is a JSON object with an event
     /// id. Files are in walk order; unreadable folders come back as error records.
     pub fn event_files(&self, source: &dyn EvidenceSource) -> (Vec<EventFile>, Vec<ErrorRecord>) {
-        let mut files = Vec::new();
         let mut errors = Vec::new();
-        for (n, item) in source.files().enumerate() {
-            if n >= MAX_EVENT_CANDIDATES {
-                break;
-            }
-            let f = match item {
-                Ok(f) => f,
-                Err(e) => {
-                    errors.push(e.to_record());
-                    continue;
-                }
-            };
-            if let Some(format) = event_format(source, &f) {
-                files.push(EventFile { file: f, format });
-            }
-        }
+        let files = walk(source, MAX_EVENT_CANDIDATES, &mut errors)
+            .filter_map(|f| event_format(source, &f).map(|format| EventFile { file: f, format }))
+            .collect();
         (files, errors)
     }
 }

@@ -258,8 +258,7 @@ fn finding(engines: &Engines<'_>, h: &Hit, display: &str) -> Finding {
                 format!("Sigma: {}", s.title),
                 h.event.time,
                 evidence,
-                "A Sigma rule you supplied matched this event. Read the rule (its file is in the details) for what it \
-                 means and how to tell a false positive; confirm with the other findings of this host.",
+                SIGMA_REMEDIATION,
                 details,
             )
         }
@@ -277,8 +276,12 @@ fn finding(engines: &Engines<'_>, h: &Hit, display: &str) -> Finding {
     }
 }
 
+/// What to do about a Sigma match: the rule is the user's, its meaning is in its file.
+pub(crate) const SIGMA_REMEDIATION: &str = "A Sigma rule you supplied matched. Read the rule (its file is in the \
+     details) for what it means and how to tell a false positive; confirm with the other findings of this host.";
+
 /// A finding kind from a Sigma rule's ATT&CK tags.
-fn sigma_kind(tags: &[String]) -> FindingKind {
+pub(crate) fn sigma_kind(tags: &[String]) -> FindingKind {
     let has = |t: &str| tags.iter().any(|x| x.eq_ignore_ascii_case(t));
     let prefixed = |p: &str| tags.iter().any(|x| x.to_ascii_lowercase().starts_with(p));
     if has("attack.t1505.003") {

@@ -138,6 +138,19 @@ struct Sink<'e> {
     server_samples: u32,
     server_field: Option<&'static str>,
     kind: LogKind,
+    /// Sigma `webserver` rules run on this file's records: every record is parsed (no literal prefilter).
+    sigma_web: bool,
+    /// Title, severity, tags and file of each Sigma rule that matched, by `SIGMA-<id>`.
+    sigma_info: HashMap<String, SigmaInfo>,
+}
+
+/// What a finding needs of a Sigma rule.
+#[derive(Clone, Debug)]
+pub(crate) struct SigmaInfo {
+    pub title: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    pub path: String,
 }
 
 impl RecordSink for Sink<'_> {
@@ -146,7 +159,7 @@ impl RecordSink for Sink<'_> {
         self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.is_match(raw);
         // The first records of a file name the server; cheap to take them all (they are few per file).
         let want_server = self.server_samples > 0;
-        !self.candidates.is_empty() || self.ioc_candidate || want_server
+        !self.candidates.is_empty() || self.ioc_candidate || want_server || self.sigma_web
     }
 
     fn record(&mut self, r: &Record<'_>) {
@@ -157,11 +170,23 @@ impl RecordSink for Sink<'_> {
                 *self.servers.entry(v.to_string()).or_default() += 1;
             }
         }
-        let rules: Vec<String> = if self.candidates.is_empty() {
+        let mut rules: Vec<String> = if self.candidates.is_empty() {
             Vec::new()
         } else {
             self.engines.log.eval(&self.candidates, r).into_iter().map(str::to_string).collect()
         };
+        if self.sigma_web {
+            for h in self.engines.sigma.eval_web(self.source, r) {
+                let id = format!("SIGMA-{}", h.rule.id);
+                self.sigma_info.entry(id.clone()).or_insert_with(|| SigmaInfo {
+                    title: h.rule.title.clone(),
+                    severity: h.rule.severity,
+                    tags: h.rule.tags.clone(),
+                    path: h.rule.path.display().to_string(),
+                });
+                rules.push(id);
+            }
+        }
         let names = field_names(self.kind);
         let get =
             |f: fn(&FieldNames) -> &'static str| names.as_ref().and_then(|n| r.get(f(n))).unwrap_or("").to_string();
@@ -222,6 +247,7 @@ pub(crate) fn hunt_logs(
     let done = std::sync::atomic::AtomicU64::new(0);
     let iis_files: Vec<LogFile> =
         files.iter().filter(|f| matches!(f.kind, LogKind::Iis | LogKind::HttpProxy)).cloned().collect();
+    let sigma_web = engines.sigma.rules().iter().any(|r| r.logsource.contains("category:webserver"));
     let scans = readers::scan(source, files, &opts.read, |f| {
         let d = done.fetch_add(f.file.size, std::sync::atomic::Ordering::Relaxed) + f.file.size;
         progress(Progress::Bytes { done: d, total });
@@ -239,6 +265,8 @@ pub(crate) fn hunt_logs(
                 _ => None,
             },
             kind: f.kind,
+            sigma_web: sigma_web && matches!(f.kind, LogKind::Iis | LogKind::HttpProxy),
+            sigma_info: HashMap::new(),
         }
     });
     let mut findings = Vec::new();
@@ -251,7 +279,7 @@ pub(crate) fn hunt_logs(
         for (k, v) in scan.sink.servers {
             *servers.entry(k).or_default() += v;
         }
-        findings.extend(group_hits(engines, &scan.file, scan.sink.hits));
+        findings.extend(group_hits(engines, &scan.file, scan.sink.hits, &scan.sink.sigma_info));
         stats.push(scan.stats);
     }
     let host_name = servers.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(k, _)| {
@@ -262,7 +290,12 @@ pub(crate) fn hunt_logs(
 }
 
 /// Groups a file's hits into findings: one per (rule, client IP); IOC-only lines one per (IOC kind, client IP).
-fn group_hits(engines: &Engines<'_>, file: &LogFile, hits: Vec<LogHit>) -> Vec<Finding> {
+fn group_hits(
+    engines: &Engines<'_>,
+    file: &LogFile,
+    hits: Vec<LogHit>,
+    sigma: &HashMap<String, SigmaInfo>,
+) -> Vec<Finding> {
     let mut groups: BTreeMap<(String, String), Vec<&LogHit>> = BTreeMap::new();
     for h in &hits {
         if h.rules.is_empty() {
@@ -302,6 +335,24 @@ fn group_hits(engines: &Engines<'_>, file: &LogFile, hits: Vec<LogHit>) -> Vec<F
         }
         let first_line = first.line.to_string();
         let parts = [file.file.display.as_str(), ip.as_str(), first_line.as_str()];
+        if let Some(info) = sigma.get(&rule_id) {
+            put(&mut details, "sigma_rule", &info.path);
+            if !info.tags.is_empty() {
+                details.insert("tags".into(), serde_json::json!(info.tags));
+            }
+            out.push(custom(
+                &rule_id,
+                &parts,
+                super::events::sigma_kind(&info.tags),
+                info.severity,
+                format!("Sigma: {}", info.title),
+                t0,
+                evidence,
+                super::events::SIGMA_REMEDIATION,
+                details,
+            ));
+            continue;
+        }
         match engines.kb.rules.get(&rule_id) {
             Some(rule) => out.push(from_rule(rule, &parts, t0, evidence, details)),
             None => {

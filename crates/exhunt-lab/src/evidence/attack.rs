@@ -158,17 +158,38 @@ pub struct Plan {
     pub scanner_ips: Vec<String>,
 }
 
-pub fn plan(w: &World, scenario: Scenario, seed: u64, times: Times) -> Plan {
+/// Which actor of a campaign attacks this server: group `0` of `n`..`n-1` of `n`. Each group draws its addresses,
+/// shell names and web-shell client from its own share of the public lists, so groups share no trace but the
+/// campaign-wide ones (`ExchangeServicesClient/0.0.0.0`, generic tools). `None`: any actor, from the whole lists.
+pub type Actor = Option<(u32, u32)>;
+
+/// The share of `list` that `actor` draws from (the whole list without an actor).
+fn share<T>(list: &[T], actor: Actor) -> &[T] {
+    match actor {
+        Some((i, n)) if n > 1 && (n as usize) <= list.len() => {
+            let (i, n) = (i.min(n - 1) as usize, n as usize);
+            &list[i * list.len() / n..(i + 1) * list.len() / n]
+        }
+        _ => list,
+    }
+}
+
+fn pick<'a>(rng: &mut Rng, list: &[&'a str], actor: Actor) -> &'a str {
+    let l = share(list, actor);
+    l[rng.below(l.len() as u64) as usize]
+}
+
+pub fn plan(w: &World, scenario: Scenario, seed: u64, times: Times, actor: Actor) -> Plan {
     let mut rng = Rng::new(seed, 3);
     let mut p = Plan::default();
     if scenario >= Scenario::Probed {
         probes(w, &mut rng, &mut p);
     }
     if scenario >= Scenario::Exploited {
-        chain(w, &mut rng, times, scenario, &mut p);
+        chain(w, &mut rng, times, scenario, actor, &mut p);
     }
     if scenario >= Scenario::Used {
-        shell_use(w, &mut rng, times, &mut p);
+        shell_use(w, &mut rng, times, actor, &mut p);
     }
     p.events.sort_by_key(Event::time);
     p
@@ -301,8 +322,12 @@ fn oab_script(param: &str) -> String {
 }
 
 /// The full ProxyLogon chain from one actor address, then the CVE-2021-26858 write.
-fn chain(w: &World, rng: &mut Rng, times: Times, scenario: Scenario, p: &mut Plan) {
-    let ip = ACTOR_IPS[rng.below(ACTOR_IPS.len() as u64) as usize].to_string();
+fn chain(w: &World, rng: &mut Rng, times: Times, scenario: Scenario, actor: Actor, p: &mut Plan) {
+    // A campaign's group comes back from its own first address (its infrastructure); any actor from a random one.
+    let ip = match actor {
+        Some(_) => share(&ACTOR_IPS, actor)[0].to_string(),
+        None => pick(rng, &ACTOR_IPS, actor).to_string(),
+    };
     let ua = CHAIN_UAS[rng.below(2) as usize];
     let ua_recon = CHAIN_UAS[2];
     p.actor_ips.push(ip.clone());
@@ -320,8 +345,8 @@ fn chain(w: &World, rng: &mut Rng, times: Times, scenario: Scenario, p: &mut Pla
 
     // Where the two shells go: the OAB export (CVE-2021-27065) and the downloaded page (CVE-2021-26858).
     let export_loc = match rng.below(3) {
-        0 => Loc::OwaAuth(OWA_AUTH_NAMES[rng.below(OWA_AUTH_NAMES.len() as u64) as usize].to_string()),
-        _ => Loc::AspnetClient(ASPNET_NAMES[rng.below(ASPNET_NAMES.len() as u64) as usize].to_string()),
+        0 => Loc::OwaAuth(pick(rng, &OWA_AUTH_NAMES, actor).to_string()),
+        _ => Loc::AspnetClient(pick(rng, &ASPNET_NAMES, actor).to_string()),
     };
     let download_loc = loop {
         let l = if rng.chance(0.5) {
@@ -330,7 +355,7 @@ fn chain(w: &World, rng: &mut Rng, times: Times, scenario: Scenario, p: &mut Pla
                 rng.word(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 8)
             ))
         } else {
-            Loc::AspnetClient(ASPNET_NAMES[rng.below(ASPNET_NAMES.len() as u64) as usize].to_string())
+            Loc::AspnetClient(pick(rng, &ASPNET_NAMES, actor).to_string())
         };
         if l.rel() != export_loc.rel() {
             break l;
@@ -671,13 +696,13 @@ fn oab_export(w: &World, param: &str, vdir_guid: &str, written: i64) -> Vec<u8> 
 
 /// China Chopper use of the shells still on disk: a first check, then sessions of POSTs over the following days,
 /// some carrying commands in the query.
-fn shell_use(w: &World, rng: &mut Rng, times: Times, p: &mut Plan) {
+fn shell_use(w: &World, rng: &mut Rng, times: Times, actor: Actor, p: &mut Plan) {
     let shells: Vec<Shell> = p.shells.iter().filter(|s| s.on_disk).cloned().collect();
     if shells.is_empty() {
         return;
     }
     let mut ips = vec![p.actor_ips[0].clone()];
-    let other = ACTOR_IPS[rng.below(ACTOR_IPS.len() as u64) as usize].to_string();
+    let other = pick(rng, &ACTOR_IPS, actor).to_string();
     if !ips.contains(&other) {
         ips.push(other.clone());
         p.actor_ips.push(other);
@@ -688,7 +713,7 @@ fn shell_use(w: &World, rng: &mut Rng, times: Times, p: &mut Plan) {
     for k in 0..sessions {
         let shell = &shells[rng.below(shells.len() as u64) as usize];
         let ip = &ips[rng.below(ips.len() as u64) as usize];
-        let ua = SHELL_UAS[rng.below(SHELL_UAS.len() as u64) as usize];
+        let ua = pick(rng, &SHELL_UAS, actor);
         if !p.actor_uas.iter().any(|x| x == ua) {
             p.actor_uas.push(ua.to_string());
         }

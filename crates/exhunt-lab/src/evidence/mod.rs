@@ -93,11 +93,14 @@ pub struct EvidenceOptions {
     pub scenario: Scenario,
     /// NetBIOS name of the server; chosen from the seed when `None`.
     pub host: Option<String>,
+    /// The campaign's actor group attacking this server, `(i, n)`: group `i` of `n`; each group draws addresses,
+    /// shell names and web-shell clients from its own share of the public lists (see [`campaign`]). `None`: any.
+    pub actor: Option<(u32, u32)>,
 }
 
 impl Default for EvidenceOptions {
     fn default() -> EvidenceOptions {
-        EvidenceOptions { seed: 0, size: DEFAULT_SIZE, scenario: Scenario::Clean, host: None }
+        EvidenceOptions { seed: 0, size: DEFAULT_SIZE, scenario: Scenario::Clean, host: None, actor: None }
     }
 }
 
@@ -154,7 +157,7 @@ pub fn generate(dir: &Path, opts: &EvidenceOptions) -> Result<EvidenceSummary, L
 
     let times = attack::times(opts.seed);
     let world = World::new(opts.seed, opts.scenario, opts.host.as_deref(), times.end);
-    let plan = attack::plan(&world, opts.scenario, opts.seed, times);
+    let plan = attack::plan(&world, opts.scenario, opts.seed, times, opts.actor);
 
     let mut expects: Vec<ExpectRecord> = Vec::new();
     let mut statics = files::Written::default();
@@ -295,11 +298,17 @@ fn hours() -> impl Iterator<Item = i64> {
     (WINDOW_START..WINDOW_END).step_by(HOUR as usize)
 }
 
-/// The verdict, as `HostVerdict` defines it: a server that ran a vulnerable build at any time in the window is
-/// `vulnerable-not-exploited` even if it was patched later.
+/// The verdict, as `HostVerdict` defines it: a server that ran, at any time in the window, a build the knowledge
+/// base calls vulnerable to any chain (ProxyLogon, ProxyShell or ProxyNotShell: the March 2021 update still lacks the
+/// later fixes) is `vulnerable-not-exploited`, even if it was patched later.
 fn verdict(w: &World, scenario: Scenario, plan: &attack::Plan) -> HostVerdict {
+    let catalog = &exhunt_kb::Kb::builtin().catalog;
+    let vulnerable = w.builds.iter().any(|p| {
+        exhunt_model::Build::parse(&p.build.to_string())
+            .is_ok_and(|b| catalog.verdict(&b).chains.iter().any(|c| c.status == exhunt_model::ChainStatus::Vulnerable))
+    });
     match scenario {
-        Scenario::Clean if w.builds.iter().any(|p| p.build == w.line.vulnerable) => HostVerdict::VulnerableNotExploited,
+        Scenario::Clean if vulnerable => HostVerdict::VulnerableNotExploited,
         Scenario::Clean => HostVerdict::Clean,
         Scenario::Probed | Scenario::Exploited => HostVerdict::ExploitationAttempted,
         Scenario::Backdoored => HostVerdict::Compromised,
@@ -464,4 +473,80 @@ fn record(expects: &mut Vec<ExpectRecord>, plant: Option<&Expect>, pos: out::Pos
         family: None,
         note: x.note,
     });
+}
+
+/// Options of [`campaign`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignOptions {
+    pub seed: u64,
+    /// Servers (each a triage folder `host-NN/`).
+    pub hosts: u32,
+    /// Actor groups; the attacked servers are dealt to them in turn.
+    pub groups: u32,
+    /// Size of each server's logs.
+    pub size: u64,
+}
+
+/// One server of a campaign, as `campaign.jsonl` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CampaignHost {
+    /// The folder under the campaign's folder (`host-03`).
+    pub folder: String,
+    /// NetBIOS name (`EXC03`), unique in the campaign.
+    pub host: String,
+    pub scenario: &'static str,
+    /// The actor group that attacked it; `null` for servers no group exploited (clean, probed).
+    pub group: Option<u32>,
+    /// The verdict a correct hunt reaches.
+    pub verdict: &'static str,
+}
+
+/// Writes a campaign: `hosts` triage folders `host-NN/` attacked by `groups` actor groups, and `campaign.jsonl`
+/// with each server's group. Every fifth server is only probed and every seventh is clean; the others are dealt to
+/// the groups in turn with the scenarios `used`, `backdoored`, `exploited` in turn. A group's servers share the
+/// group's first address (its infrastructure); groups share no address, shell name or web-shell client, so a
+/// correct hunt of the folder finds exactly one activity group per group with two or more servers (see
+/// `docs/lab.md`).
+pub fn campaign(dir: &Path, opts: &CampaignOptions) -> Result<Vec<CampaignHost>, LabError> {
+    if opts.hosts == 0 || opts.hosts > 999 || opts.groups == 0 || opts.groups > 9 {
+        return Err(LabError::InvalidOption {
+            name: "hosts",
+            reason: format!("{} hosts in {} groups: use 1-999 hosts and 1-9 groups", opts.hosts, opts.groups),
+        });
+    }
+    prepare_dir(dir)?;
+    let mut out = Vec::new();
+    let mut attacked = 0u32;
+    for k in 0..opts.hosts {
+        let folder = format!("host-{k:02}");
+        let host = format!("EXC{k:02}");
+        let (scenario, group) = if k % 7 == 6 {
+            (Scenario::Clean, None)
+        } else if k % 5 == 4 {
+            (Scenario::Probed, None)
+        } else {
+            let g = attacked % opts.groups;
+            let s =
+                [Scenario::Used, Scenario::Backdoored, Scenario::Exploited][((attacked / opts.groups) % 3) as usize];
+            attacked += 1;
+            (s, Some(g))
+        };
+        let o = EvidenceOptions {
+            seed: opts.seed.wrapping_mul(1000).wrapping_add(u64::from(k)),
+            size: opts.size,
+            scenario,
+            host: Some(host.clone()),
+            actor: group.map(|g| (g, opts.groups)),
+        };
+        let s = generate(&dir.join(&folder), &o)?;
+        out.push(CampaignHost { folder, host, scenario: scenario.as_str(), group, verdict: s.verdict.as_str() });
+    }
+    let mut text = Vec::new();
+    for h in &out {
+        serde_json::to_writer(&mut text, h).map_err(|e| LabError::io(dir, std::io::Error::other(e)))?;
+        text.push(b'\n');
+    }
+    let path = dir.join("campaign.jsonl");
+    fs::write(&path, text).map_err(|e| LabError::io(&path, e))?;
+    Ok(out)
 }

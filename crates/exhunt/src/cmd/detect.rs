@@ -1,18 +1,22 @@
 //! `exhunt detect --from observations.jsonl`: recompute every fingerprint and verdict with the current knowledge
-//! base, without rescanning.
+//! base, without rescanning. Exit codes as `exhunt scan`: 1 when an Exchange host is vulnerable or a web shell was
+//! found, 2 when a line was not an observation (each reported on stderr; the others are still processed).
 
 use crate::cli::DetectArgs;
 use crate::exit::{Code, UsageError};
-use exhunt_scan::scan::{from_line, to_line};
+use exhunt_scan::scan::{Tally, from_line, to_line};
+use exhunt_scan::shadowserver;
 use std::io::{BufRead as _, Write as _};
 
 pub fn run(args: DetectArgs) -> anyhow::Result<Code> {
     let kb = super::load_kb(args.kb.kb.as_deref())?;
     let f = std::fs::File::open(&args.from)
         .map_err(|e| UsageError(format!("cannot read `{}`: {e}", args.from.display())))?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut code = Code::Clean;
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out =
+        if args.format == "shadowserver" { Out::Csv(Box::new(shadowserver::Writer::new(out)?)) } else { Out::Jsonl(out) };
+    let mut tally = Tally::default();
+    let mut bad = 0u64;
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -21,15 +25,40 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Code> {
         match from_line(&line) {
             Ok(Some(mut o)) => {
                 o.fingerprint = exhunt_scan::fingerprint(&o, &kb.catalog);
-                out.write_all(to_line(&o).as_bytes())?;
+                tally.add(&o);
+                match &mut out {
+                    Out::Csv(w) => w.write(&o)?,
+                    Out::Jsonl(w) => w.write_all(to_line(&o).as_bytes())?,
+                }
             }
             Ok(None) => {}
             Err(e) => {
                 eprintln!("exhunt detect: {}:{}: not an observation: {e}", args.from.display(), i + 1);
-                code = Code::Errors;
+                bad += 1;
             }
         }
     }
-    out.flush()?;
-    Ok(code)
+    if let Out::Jsonl(w) = &mut out {
+        w.flush()?;
+    }
+    eprintln!(
+        "exhunt detect: {} observations, {} Exchange, {} vulnerable, {} with web shells{}",
+        tally.observations,
+        tally.exchange,
+        tally.vulnerable,
+        tally.webshell_hosts,
+        if bad > 0 { format!("; {bad} lines were not observations") } else { String::new() }
+    );
+    Ok(if tally.has_findings() {
+        Code::Findings
+    } else if bad > 0 {
+        Code::Errors
+    } else {
+        Code::Clean
+    })
+}
+
+enum Out<W: std::io::Write> {
+    Jsonl(W),
+    Csv(Box<shadowserver::Writer<W>>),
 }

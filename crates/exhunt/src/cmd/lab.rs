@@ -10,7 +10,7 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<Code> {
             let scenario: Scenario = scenario.parse().map_err(|_| {
                 UsageError(format!("unknown scenario `{scenario}`: use clean, probed, exploited, backdoored or used"))
             })?;
-            let opts = EvidenceOptions { seed, size, scenario, host };
+            let opts = EvidenceOptions { seed, size, scenario, host, actor: None };
             let s = exhunt_lab::generate(&dir, &opts).map_err(|e| UsageError(e.to_string()))?;
             eprintln!(
                 "lab evidence: {} ({} scenario, seed {}): {} files, {} bytes of logs, {} planted traces; a correct hunt says `{}`; truth in {}",
@@ -22,6 +22,20 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<Code> {
                 s.expects,
                 s.verdict,
                 s.truth.display()
+            );
+            Ok(Code::Clean)
+        }
+        LabCommand::Campaign { dir, seed, hosts, groups, size } => {
+            let size = parse_size(&size)
+                .ok_or_else(|| UsageError(format!("`{size}` is not a size: use bytes or 20MB, 1GB")))?;
+            let opts = exhunt_lab::CampaignOptions { seed, hosts, groups, size };
+            let list = exhunt_lab::campaign(&dir, &opts).map_err(|e| UsageError(e.to_string()))?;
+            let attacked = list.iter().filter(|h| h.group.is_some()).count();
+            eprintln!(
+                "lab campaign: {} servers in {} ({attacked} attacked by {groups} group(s)); who attacked which in {}",
+                list.len(),
+                dir.display(),
+                dir.join("campaign.jsonl").display()
             );
             Ok(Code::Clean)
         }

@@ -4,10 +4,14 @@ use crate::cli::{LabServeArgs, ScanArgs};
 use crate::exit::{Code, UsageError};
 use exhunt_scan::http::{Limits, tls_config};
 use exhunt_scan::ladder::LadderConfig;
-use exhunt_scan::scan::{ScanOptions, open_output, run};
+use exhunt_scan::scan::{
+    Metadata, ScanOptions, Tally, TargetCounts, from_line, metadata_path, open_output, read_metadata, run, tally_file,
+    write_metadata,
+};
+use exhunt_scan::shadowserver;
 use exhunt_scan::target::{parse_net, parse_ports};
 use exhunt_scan::{Blocklist, TargetSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -26,11 +30,8 @@ fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
 }
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
-    if args.format != "jsonl" {
-        return Err(UsageError(format!("`--format {}` is not available yet: use jsonl", args.format)).into());
-    }
     let ports = parse_ports(&args.ports).map_err(|e| UsageError(e.to_string()))?;
-    let mut targets = TargetSet::new(ports);
+    let mut targets = TargetSet::new(ports.clone());
     for t in &args.targets {
         targets.add(t).map_err(|e| UsageError(e.to_string()))?;
     }
@@ -55,6 +56,16 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         }
     }
     let shard = parse_shard(&args.shard)?;
+    for (name, v) in [("connect-timeout", args.connect_timeout), ("tls-timeout", args.tls_timeout)] {
+        if !(v.is_finite() && v > 0.0 && v <= 3600.0) {
+            return Err(UsageError(format!("`--{name} {v}`: give seconds between 0 and 3600")).into());
+        }
+    }
+    if !(args.read_timeout.is_finite() && args.read_timeout > 0.0 && args.read_timeout <= 3600.0) {
+        return Err(
+            UsageError(format!("`--read-timeout {}`: give seconds between 0 and 3600", args.read_timeout)).into()
+        );
+    }
     let kb = super::load_kb(args.kb.kb.as_deref())?;
     let limits = Limits {
         connect: Duration::from_secs_f64(args.connect_timeout),
@@ -78,13 +89,76 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
             seed: args.seed,
         },
     };
+    let csv = args.format == "shadowserver";
     let (out, out_path, done): (Box<dyn std::io::Write + Send>, _, _) = match &args.out {
         Some(p) => {
             let (f, done) = open_output(p, args.resume).map_err(|e| UsageError(e.to_string()))?;
             (Box::new(f), p.clone(), done)
         }
         None if args.resume => return Err(UsageError("`--resume` needs `--out FILE`".into()).into()),
+        // Without `--out`, the CSV is the output and the observations are not kept.
+        None if csv => (Box::new(std::io::sink()), "-".into(), Default::default()),
         None => (Box::new(std::io::stdout()), "-".into(), Default::default()),
+    };
+    let now = || exhunt_model::Timestamp::new(time::OffsetDateTime::now_utc()).to_string();
+    let meta_path = args.out.as_deref().map(metadata_path);
+    let mut meta = Metadata {
+        tool: "exhunt".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        kb_hash: kb_hash(&kb),
+        seed: args.seed,
+        shard: format!("{}/{}", shard.0, shard.1),
+        ports,
+        rate: args.rate,
+        per_host_rate: args.per_host_rate,
+        concurrency: args.concurrency,
+        webshells: args.webshells,
+        allow_reserved: args.allow_reserved,
+        blocklist_hash: block.hash(),
+        blocklist_entries: block.entries.len(),
+        start: now(),
+        end: None,
+        resumes: 0,
+        targets: TargetCounts { space: targets.len(), ..TargetCounts::default() },
+        results: Tally::default(),
+    };
+    if let Some(mp) = &meta_path {
+        if args.resume
+            && let Some(old) = read_metadata(mp)
+        {
+            meta.start = old.start;
+            meta.resumes = old.resumes + 1;
+        }
+        write_metadata(mp, &meta)?;
+    }
+    let expected = (targets.len() / shard.1).max(1);
+    let bar = if args.no_progress {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(expected), indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("scan [{bar:30}] {pos}/{len} {per_sec} {eta} {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    };
+    bar.set_position(done.count());
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let stream_csv = csv && args.out.is_none();
+    let csv_out: Arc<Mutex<Option<shadowserver::Writer<std::io::Stdout>>>> =
+        Arc::new(Mutex::new(if stream_csv { Some(shadowserver::Writer::new(std::io::stdout())?) } else { None }));
+    let csv_failed = Arc::new(Mutex::new(None::<std::io::Error>));
+    let progress = {
+        let (tally, csv_out, csv_failed, bar) = (tally.clone(), csv_out.clone(), csv_failed.clone(), bar.clone());
+        Arc::new(move |o: &exhunt_scan::Observation| {
+            lock(&tally).add(o);
+            if let Some(w) = lock(&csv_out).as_mut()
+                && let Err(e) = w.write(o)
+            {
+                lock(&csv_failed).get_or_insert(e);
+            }
+            bar.inc(1);
+        })
     };
     let rt = runtime()?;
     let summary = rt.block_on(run(
@@ -95,18 +169,56 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         out,
         out_path,
         done,
-        Arc::new(|_| {}),
+        progress,
     ))?;
+    bar.finish_and_clear();
+    if let Some(e) = lock(&csv_failed).take() {
+        return Err(e.into());
+    }
+    let tally = match &args.out {
+        Some(p) => tally_file(p)?,
+        None => lock(&tally).clone(),
+    };
+    if let (true, Some(p)) = (csv, &args.out) {
+        let mut w = shadowserver::Writer::new(std::io::stdout().lock())?;
+        let f = std::fs::File::open(p)?;
+        for line in std::io::BufRead::lines(std::io::BufReader::new(f)) {
+            if let Ok(Some(o)) = from_line(&line?) {
+                w.write(&o)?;
+            }
+        }
+    }
+    if let Some(mp) = &meta_path {
+        meta.end = Some(now());
+        meta.targets.blocked = summary.blocked;
+        meta.targets.scanned = summary.scanned;
+        meta.targets.resumed_skipped = summary.skipped_done;
+        meta.results = tally.clone();
+        write_metadata(mp, &meta)?;
+    }
     eprintln!(
-        "exhunt scan: {} targets scanned ({} already done, {} blocked) in {:.1} s; {} Exchange; by status: {}",
+        "exhunt scan: {} targets scanned ({} already done, {} blocked) in {:.1} s; {} Exchange, {} vulnerable, {} with web shells; by status: {}",
         summary.scanned,
         summary.skipped_done,
         summary.blocked,
         summary.elapsed_s,
-        summary.exchange,
-        summary.by_status.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        tally.exchange,
+        tally.vulnerable,
+        tally.webshell_hosts,
+        tally.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     );
-    Ok(Code::Clean)
+    Ok(if tally.has_findings() { Code::Findings } else { Code::Clean })
+}
+
+/// The knowledge base's hash, computed exactly as `exhunt hunt` reports it (`cmd/hunt.rs`), so a scan's metadata and
+/// a hunt's report name the same knowledge base the same way.
+pub(super) fn kb_hash(kb: &exhunt_kb::Kb) -> String {
+    exhunt_hunt::hunt::finding_id("kb", &kb.files.files.iter().map(|f| f.text.as_str()).collect::<Vec<_>>())
+}
+
+/// A lock that a panicked holder did not poison for good (the data is counters and a writer).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {

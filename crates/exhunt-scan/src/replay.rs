@@ -1,0 +1,153 @@
+//! Responses from bytes instead of the network: the same [`crate::http::Conn`] reading a canned response, for unit
+//! tests and the `http_observation` fuzz target. Nothing here opens a socket.
+
+use crate::detect::fingerprint;
+use crate::http::{Conn, Limits};
+use crate::ladder::{failed_probe, probe_from_response};
+use crate::observe::{Observation, Probe, ScanStatus};
+use exhunt_kb::Catalog;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A stream that swallows what is written and reads `input`, at most `chunk` bytes at a time (so a response can
+/// arrive in pieces as it does from a socket), then end of stream.
+pub struct Canned<'a> {
+    input: &'a [u8],
+    chunk: usize,
+}
+
+impl<'a> Canned<'a> {
+    pub fn new(input: &'a [u8], chunk: usize) -> Canned<'a> {
+        Canned { input, chunk: chunk.max(1) }
+    }
+}
+
+impl AsyncRead for Canned<'_> {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let n = self.input.len().min(self.chunk).min(buf.remaining());
+        let (head, rest) = self.input.split_at(n);
+        buf.put_slice(head);
+        self.input = rest;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Canned<'_> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The probe the ladder would record if `raw` were the server's answer to `GET path`. Needs a tokio runtime with
+/// the time driver (the deadlines are the scanner's own).
+pub async fn probe(name: &str, path: &str, raw: &[u8], chunk: usize, limits: &Limits) -> Probe {
+    let mut conn = Conn::new(Canned::new(raw, chunk));
+    match conn.get("lab.invalid", path, None, limits).await {
+        Ok(resp) => probe_from_response(name, path, resp),
+        Err(f) => failed_probe(name, path, &f),
+    }
+}
+
+/// An observation of one target whose every ladder step got `raw` as its answer, with its fingerprint: the whole
+/// path from bytes to a verdict, as [`crate::ladder::scan`] takes it.
+pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, catalog: &Catalog) -> Observation {
+    let mut probes = Vec::new();
+    for (name, path) in [
+        ("logon", "/owa/auth/logon.aspx"),
+        ("ews", "/EWS/Exchange.asmx"),
+        ("exporttool", crate::ladder::EXPORTTOOL),
+        ("ntlm", "/rpc/"),
+        ("baseline", "/aspnet_client/0000000000000000.aspx"),
+        ("webshell", "/aspnet_client/shell.aspx"),
+    ] {
+        probes.push(probe(name, path, raw, chunk, limits).await);
+    }
+    let mut obs = Observation {
+        seq: Some(0),
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: 443,
+        name: None,
+        status: if probes[0].status.is_some() { ScanStatus::Success } else { ScanStatus::ProtocolError },
+        phase: None,
+        error: None,
+        started: "2021-03-02T00:00:00Z".into(),
+        elapsed_ms: 0,
+        tls: None,
+        probes,
+        fingerprint: None,
+    };
+    obs.fingerprint = fingerprint(&obs, catalog);
+    obs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime")
+    }
+
+    #[test]
+    fn a_chunk_size_near_usize_max_is_a_short_body_not_a_panic() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc";
+        let p = rt().block_on(probe("logon", "/", raw, 7, &Limits::default()));
+        assert_eq!(p.status, Some(200));
+        assert!(p.truncated);
+    }
+
+    /// A Type-2 as Exchange sends it: target name and AV pairs in UTF-16LE.
+    fn type2(domain: &str, computer: &str, dns_computer: &str) -> Vec<u8> {
+        let u = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let target = u(domain);
+        let mut info = Vec::new();
+        for (id, v) in [(2u16, u(domain)), (1, u(computer)), (3, u(dns_computer))] {
+            info.extend_from_slice(&id.to_le_bytes());
+            info.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            info.extend_from_slice(&v);
+        }
+        info.extend_from_slice(&[0; 4]);
+        let mut m = b"NTLMSSP\0\x02\0\0\0".to_vec();
+        m.extend_from_slice(&(target.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(target.len() as u16).to_le_bytes());
+        m.extend_from_slice(&56u32.to_le_bytes());
+        m.extend_from_slice(&0xE28A_8215u32.to_le_bytes());
+        m.extend_from_slice(&[0x11; 8]);
+        m.extend_from_slice(&[0; 8]);
+        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
+        m.extend_from_slice(&(56 + target.len() as u32).to_le_bytes());
+        m.extend_from_slice(&[10, 0, 0x63, 0x45, 0, 0, 0, 15]);
+        m.extend_from_slice(&target);
+        m.extend_from_slice(&info);
+        m
+    }
+
+    #[test]
+    fn an_exchange_401_gives_the_build_and_the_ntlm_names() {
+        use base64::Engine as _;
+        let t2 = base64::engine::general_purpose::STANDARD.encode(type2("CONTOSO", "EX01", "ex01.contoso.corp"));
+        let raw = format!(
+            "HTTP/1.1 401 Unauthorized\r\nX-OWA-Version: 15.1.2176.9\r\nX-FEServer: EX01\r\nWWW-Authenticate: NTLM {t2}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let catalog = exhunt_kb::Kb::builtin().catalog;
+        let o = rt().block_on(observation(raw.as_bytes(), 5, &Limits::default(), &catalog));
+        let f = o.fingerprint.expect("fingerprint");
+        assert_eq!(f.class, crate::detect::Class::Exchange);
+        assert_eq!(f.build.map(|b| b.to_string()).as_deref(), Some("15.1.2176.9"));
+        assert_eq!(f.feserver.as_deref(), Some("EX01"));
+        let n = f.ntlm.expect("ntlm");
+        assert_eq!(n.netbios_domain.as_deref(), Some("CONTOSO"));
+        assert_eq!(n.netbios_computer.as_deref(), Some("EX01"));
+        assert_eq!(n.dns_computer.as_deref(), Some("ex01.contoso.corp"));
+        assert_eq!(n.os_version.as_deref(), Some("10.0.17763"));
+    }
+}

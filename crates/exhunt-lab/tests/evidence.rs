@@ -323,9 +323,8 @@ fn httpproxy_headers_and_build_columns_follow_the_build_in_force() {
             assert_eq!(status(&builds[0].0), Vulnerable, "attacks need a vulnerable server");
         } else {
             // Any chain counts, as for the hunt's verdict: March 2021 builds still lack the ProxyShell fixes.
-            let ever_vulnerable = builds
-                .iter()
-                .any(|b| kb.catalog.verdict_str(&b.0).chains.iter().any(|c| c.status == Vulnerable));
+            let ever_vulnerable =
+                builds.iter().any(|b| kb.catalog.verdict_str(&b.0).chains.iter().any(|c| c.status == Vulnerable));
             let want = if ever_vulnerable { "vulnerable-not-exploited" } else { "clean" };
             assert_eq!(s.verdict.as_str(), want);
         }

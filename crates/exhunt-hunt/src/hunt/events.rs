@@ -2,7 +2,8 @@
 //! parallel; each event goes through the built-in log rules of its source (`evtx`, `exchange-management`, behind
 //! their literal prefilter) and through the Sigma rules given with `--sigma`. One finding per matching event, with its
 //! record as evidence, so that every step of the story keeps its own time; at most [`MAX_PER_RULE_FILE`] per rule
-//! and file (the rest are counted in the last one's `details.more`).
+//! and file and [`MAX_PER_RULE_HOST`] per rule and host, so that memory stays bounded whatever the input's size (the
+//! matches left out are counted in `details.more` of the rule's last finding).
 
 use super::findings::{custom, from_rule, put};
 use super::{Engines, HuntOptions, Progress};
@@ -12,9 +13,19 @@ use crate::readers::events::{EventFile, EventOptions, EventSink, EventStats, sca
 use exhunt_detect::{Event, Fields, SigmaHit};
 use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 /// Findings kept per (rule, file); further matches are counted.
 pub const MAX_PER_RULE_FILE: usize = 50;
+/// Findings kept per rule for the whole host.
+pub const MAX_PER_RULE_HOST: u64 = 200;
+
+/// Counts shared by the files read in parallel: findings kept and matches left out, per rule.
+#[derive(Default)]
+struct Shared {
+    kept: Mutex<HashMap<String, u64>>,
+    dropped: Mutex<HashMap<String, u64>>,
+}
 /// Longest value copied into a finding's details.
 const MAX_DETAIL: usize = 2000;
 
@@ -71,6 +82,7 @@ struct SigmaInfo {
 
 struct Sink<'e> {
     engines: &'e Engines<'e>,
+    shared: &'e Shared,
     raw: String,
     hits: Vec<Hit>,
     per_rule: HashMap<String, u64>,
@@ -81,7 +93,17 @@ impl Sink<'_> {
     fn keep(&mut self, rule: &str) -> bool {
         let n = self.per_rule.entry(rule.to_string()).or_default();
         *n += 1;
-        *n as usize <= MAX_PER_RULE_FILE
+        let keep = *n as usize <= MAX_PER_RULE_FILE && {
+            let mut kept = self.shared.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let k = kept.entry(rule.to_string()).or_default();
+            *k += 1;
+            *k <= MAX_PER_RULE_HOST
+        };
+        if !keep {
+            let mut dropped = self.shared.dropped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *dropped.entry(rule.to_string()).or_default() += 1;
+        }
+        keep
     }
 }
 
@@ -132,8 +154,10 @@ pub(crate) fn hunt_events(
     let (files, mut errors) = layout.event_files(source);
     let total: u64 = files.iter().map(|f| f.file.size).sum();
     progress(Progress::Bytes { done: 0, total });
+    let shared = Shared::default();
     let scans = scan_events(source, files, &EventOptions::default(), |_f: &EventFile| Sink {
         engines,
+        shared: &shared,
         raw: String::new(),
         hits: Vec::new(),
         per_rule: HashMap::new(),
@@ -152,20 +176,19 @@ pub(crate) fn hunt_events(
         for h in &scan.sink.hits {
             by_rule.entry(h.rule.as_str()).or_default().push(h);
         }
-        for (rule, hits) in by_rule {
-            let total = scan.sink.per_rule.get(rule).copied().unwrap_or(0);
-            let last = hits.len() - 1;
-            for (i, h) in hits.iter().enumerate() {
-                let mut f = finding(engines, h, &display);
-                if i == last && total as usize > hits.len() {
-                    f.details.insert("more".into(), serde_json::json!(total as usize - hits.len()));
-                }
-                findings.push(f);
-            }
+        for hits in by_rule.into_values() {
+            findings.extend(hits.iter().map(|h| finding(engines, h, &display)));
         }
         errors.extend(scan.stats.warnings.iter().cloned());
         errors.extend(scan.stats.error.iter().cloned());
         stats.push(scan.stats);
+    }
+    // Matches left out by the caps: counted on the rule's last finding (in time order).
+    let dropped = shared.dropped.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (rule, n) in dropped {
+        if let Some(f) = findings.iter_mut().filter(|f| f.rule == rule).max_by_key(|f| f.time) {
+            f.details.insert("more".into(), serde_json::json!(n));
+        }
     }
     let host_name = computers.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(c, _)| c);
     EventOutput { findings, stats, errors, host_name }

@@ -13,8 +13,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Code> {
     let f = std::fs::File::open(&args.from)
         .map_err(|e| UsageError(format!("cannot read `{}`: {e}", args.from.display())))?;
     let out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut out =
-        if args.format == "shadowserver" { Out::Csv(Box::new(shadowserver::Writer::new(out)?)) } else { Out::Jsonl(out) };
+    let mut out = if args.format == "shadowserver" {
+        Out::Csv(Box::new(shadowserver::Writer::new(out)?))
+    } else {
+        Out::Jsonl(out)
+    };
     let mut tally = Tally::default();
     let mut bad = 0u64;
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {

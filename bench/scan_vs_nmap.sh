@@ -16,9 +16,9 @@
 # Above 4,096 hosts the lab listens with one socket tied to the loopback interface (`exhunt lab serve --bind
 # loopback`, SO_BINDTODEVICE: needs root or CAP_NET_RAW), because one listener per address would take more than the
 # 20,000 descriptors a process may open here; closed hosts then answer with a reset instead of a refusal. That one
-# socket's accept queue is capped by net.core.somaxconn (4,096 here) and SYNs beyond net.ipv4.tcp_max_syn_backlog
-# (2,048) are dropped and retried a second later, so at 10,000 in flight some connects wait: that is the host's
-# configuration, not the scanner (raise both sysctls to measure the scanner alone).
+# socket's accept queue is capped by net.core.somaxconn (4,096 here) and net.ipv4.tcp_max_syn_backlog (2,048): at
+# 10,000 in flight, connects beyond them wait in the kernel (raise both sysctls to take them out of the figure).
+# The lab and the scanner share the cores: run it on an otherwise idle machine (figures in docs/scanning.md).
 #
 # What is counted: a "full fingerprint" is one target taken to its end (the safe ladder of docs/scanning.md for
 # exhunt: TLS + certificate, up to six GETs, NTLM; nmap: `-sT` connect, then http-title, http-headers, ssl-cert and

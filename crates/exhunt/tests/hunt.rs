@@ -177,3 +177,42 @@ fn the_demo_runs_end_to_end() {
     assert!(std::fs::read_to_string(dir.join("report.html")).expect("report").contains("id=\"verdict\""));
     assert!(std::fs::metadata(dir.join("timeline.csv")).expect("timeline").len() > 100);
 }
+
+#[test]
+fn sigma_rules_run_on_web_logs_and_unloadable_rules_are_listed() {
+    let shared = std::env::var_os("EXHUNT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = lab(tmp.path(), "used", 5);
+    let mine = tmp.path().join("my-rules");
+    std::fs::create_dir_all(&mine).expect("mkdir");
+    std::fs::write(mine.join("broken.yml"), "title: broken\ndetection: [unclosed\n").expect("write");
+    let out = exhunt()
+        .args(["hunt", "--json", "--no-progress", "--since", "2021-02-01", "--sigma"])
+        .arg(shared.join("corpus/rules/sigma"))
+        .arg("--sigma")
+        .arg(&mine)
+        .arg(&root)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "findings outrank errors: {}", String::from_utf8_lossy(&out.stderr));
+    let recs = records(&out.stdout);
+    // SigmaHQ's webserver rules, loaded unchanged, on IIS and on HttpProxy records (docs/sigma.md field mapping).
+    let sigma = |id: &str, source: &str| {
+        recs.iter().any(|r| {
+            r["type"] == "finding"
+                && r["data"]["rule"].as_str().is_some_and(|x| x.starts_with(id))
+                && r["data"]["details"]["source"] == source
+        })
+    };
+    assert!(sigma("SIGMA-67bce556", "iis"), "HAFNIUM web rule on IIS");
+    assert!(sigma("SIGMA-67bce556", "httpproxy"), "HAFNIUM web rule on HttpProxy");
+    assert!(sigma("SIGMA-effee1f6", "iis"), "ProxyLogon reset-vdir rule on IIS");
+    // The broken rule is listed with its file and the reason, as an error record.
+    let err = recs
+        .iter()
+        .find(|r| r["type"] == "error" && r["data"]["code"] == "S001")
+        .expect("an S001 error record for the broken rule");
+    assert!(err["data"]["path"].as_str().is_some_and(|p| p.ends_with("broken.yml")), "{err}");
+}

@@ -287,6 +287,13 @@ fn scanning_the_lab_gives_its_truth_and_detect_replays_it() {
         assert_eq!(one.status.code(), Some(1));
         let text = String::from_utf8(one.stdout).expect("utf-8");
         assert!(text.lines().nth(1).is_some_and(|r| r.contains(&format!(",{addr},tcp,"))), "{text}");
+        // With --out, the observations go to the file and the CSV (of the whole file) to stdout.
+        let out2 = dir.path().join("one.jsonl");
+        args.extend(["--out".to_string(), out2.display().to_string()]);
+        let two = exhunt().args(&args).timeout(Duration::from_secs(60)).output().expect("scan csv --out");
+        assert_eq!(two.status.code(), Some(1));
+        assert_eq!(String::from_utf8(two.stdout).expect("utf-8").lines().count(), text.lines().count());
+        assert_eq!(observations(&out2).len(), 1);
     }
 }
 

@@ -21,6 +21,9 @@
 //! | *leaf* | the leaf elements of `UserData` by their own name (the first of a name wins) |
 //!
 //! Values are strings. A field the event does not carry is absent ([`Fields::get`] gives `None`).
+//!
+//! Log rules also see `_raw`, as with every other reader: here every value, one per line ([`Event::raw`]), given by
+//! [`Event::with_raw`] next to the fields.
 
 use std::fmt::Write as _;
 
@@ -108,6 +111,25 @@ impl Event {
     }
 }
 
+/// An event with its `_raw` text beside it (see [`Event::with_raw`]).
+pub struct WithRaw<'a> {
+    event: &'a Event,
+    raw: &'a str,
+}
+
+impl Fields for WithRaw<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        if name == "_raw" { Some(self.raw) } else { self.event.get(name) }
+    }
+}
+
+impl Event {
+    /// The event's fields plus `_raw` = `raw` (which the caller built with [`Event::write_raw`] for the prefilter).
+    pub fn with_raw<'a>(&'a self, raw: &'a str) -> WithRaw<'a> {
+        WithRaw { event: self, raw }
+    }
+}
+
 impl Fields for Event {
     fn get(&self, name: &str) -> Option<&str> {
         Fields::get(self.fields.as_slice(), name)
@@ -128,6 +150,9 @@ mod tests {
         assert_eq!(e.event_id(), Some(1));
         assert_eq!(e.log_source(), "exchange-management");
         assert_eq!(e.raw(), "1\nMSExchange Management\nSet-OabVirtualDirectory\n-ExternalUrl 'http://x/'\n2\n");
+        let raw = e.raw();
+        assert_eq!(e.with_raw(&raw).get("_raw"), Some(raw.as_str()));
+        assert_eq!(e.with_raw(&raw).get("Channel"), Some("MSExchange Management"));
         let mut other = Event::default();
         other.push("Channel", "Security");
         assert_eq!(other.log_source(), "evtx");

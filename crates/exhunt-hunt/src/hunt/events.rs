@@ -119,7 +119,8 @@ impl EventSink for Sink<'_> {
             event.write_raw(&mut self.raw);
             let candidates = self.engines.log.prefilter(source, self.raw.as_bytes());
             if !candidates.is_empty() {
-                rules = self.engines.log.eval(&candidates, event).into_iter().map(str::to_string).collect();
+                let record = event.with_raw(&self.raw);
+                rules = self.engines.log.eval(&candidates, &record).into_iter().map(str::to_string).collect();
             }
         }
         for rule in rules {

@@ -56,6 +56,14 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
                 locator: None,
             });
         }
+        for u in rules.unrouted() {
+            eprintln!(
+                "exhunt: Sigma rule {} ({}) loads but has no log source here: {}",
+                escape_terminal(&u.rule.id),
+                escape_terminal(&u.rule.path.display().to_string()),
+                escape_terminal(&u.reason)
+            );
+        }
         engines.sigma = rules;
     }
     let mut opts = HuntOptions::default();

@@ -31,19 +31,33 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// `YYYY-MM-DD HH:MM:SS` (UTC, whole seconds): the form of SQL and of Shadowserver's reports.
+    pub fn to_seconds_string(&self) -> String {
+        let mut s = String::with_capacity(19);
+        let _ = self.write_seconds(&mut s, ' ');
+        s
+    }
+
+    fn write_seconds(&self, f: &mut dyn fmt::Write, sep: char) -> fmt::Result {
         let t = self.0;
         write!(
             f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
             t.year(),
             u8::from(t.month()),
             t.day(),
             t.hour(),
             t.minute(),
             t.second()
-        )?;
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        self.write_seconds(f, 'T')?;
         let nanos = t.nanosecond();
         if nanos != 0 {
             if nanos.is_multiple_of(1_000_000) {
@@ -81,6 +95,7 @@ mod tests {
         assert_eq!(t.to_string(), "2021-03-03T07:12:09.120Z");
         let json = serde_json::to_string(&t).expect("serialize");
         let back: Timestamp = serde_json::from_str(&json).expect("round trip");
+        assert_eq!(back.to_seconds_string(), "2021-03-03 07:12:09");
         assert_eq!(back, t);
     }
 }

@@ -104,31 +104,16 @@ mod tests {
         assert!(p.truncated);
     }
 
-    /// A Type-2 as Exchange sends it: target name and AV pairs in UTF-16LE.
+    /// A Type-2 as the lab (and Exchange) sends it: target name and AV pairs in UTF-16LE.
     fn type2(domain: &str, computer: &str, dns_computer: &str) -> Vec<u8> {
-        let u = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
-        let target = u(domain);
-        let mut info = Vec::new();
-        for (id, v) in [(2u16, u(domain)), (1, u(computer)), (3, u(dns_computer))] {
-            info.extend_from_slice(&id.to_le_bytes());
-            info.extend_from_slice(&(v.len() as u16).to_le_bytes());
-            info.extend_from_slice(&v);
-        }
-        info.extend_from_slice(&[0; 4]);
-        let mut m = b"NTLMSSP\0\x02\0\0\0".to_vec();
-        m.extend_from_slice(&(target.len() as u16).to_le_bytes());
-        m.extend_from_slice(&(target.len() as u16).to_le_bytes());
-        m.extend_from_slice(&56u32.to_le_bytes());
-        m.extend_from_slice(&0xE28A_8215u32.to_le_bytes());
-        m.extend_from_slice(&[0x11; 8]);
-        m.extend_from_slice(&[0; 8]);
-        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
-        m.extend_from_slice(&(info.len() as u16).to_le_bytes());
-        m.extend_from_slice(&(56 + target.len() as u32).to_le_bytes());
-        m.extend_from_slice(&[10, 0, 0x63, 0x45, 0, 0, 0, 15]);
-        m.extend_from_slice(&target);
-        m.extend_from_slice(&info);
-        m
+        let names = exhunt_lab::serve::host::AdNames {
+            netbios_domain: domain.into(),
+            netbios_computer: computer.into(),
+            dns_domain: dns_computer.split_once('.').map(|(_, d)| d.to_string()).unwrap_or_default(),
+            dns_computer: dns_computer.into(),
+            dns_tree: dns_computer.split_once('.').map(|(_, d)| d.to_string()).unwrap_or_default(),
+        };
+        exhunt_lab::serve::ntlm::type2(&names, [0x11; 8])
     }
 
     #[test]

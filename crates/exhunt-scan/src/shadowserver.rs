@@ -42,24 +42,9 @@ pub const COLUMNS: [&str; 17] = [
     "url",
 ];
 
-/// `YYYY-MM-DD HH:MM:SS` UTC, Shadowserver's timestamp, from an RFC 3339 time.
+/// `YYYY-MM-DD HH:MM:SS` UTC, Shadowserver's timestamp, from an RFC 3339 time (empty when it is not one).
 fn timestamp(rfc3339: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    match time::OffsetDateTime::parse(rfc3339, &Rfc3339) {
-        Ok(t) => {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
-        Err(_) => String::new(),
-    }
+    exhunt_model::Timestamp::parse_rfc3339(rfc3339).map(|t| t.to_seconds_string()).unwrap_or_default()
 }
 
 /// The rows of one observation (none for most).

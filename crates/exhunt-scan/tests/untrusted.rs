@@ -120,31 +120,16 @@ proptest! {
     }
 }
 
-/// A well-formed Type-2 naming CONTOSO / EX01.
+/// A well-formed Type-2 naming CONTOSO / EX01, as the lab serves it.
 fn exhunt_type2() -> Vec<u8> {
-    let u = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
-    let target = u("CONTOSO");
-    let mut info = Vec::new();
-    for (id, v) in [(2u16, u("CONTOSO")), (1, u("EX01")), (4, u("contoso.corp")), (3, u("ex01.contoso.corp"))] {
-        info.extend_from_slice(&id.to_le_bytes());
-        info.extend_from_slice(&(v.len() as u16).to_le_bytes());
-        info.extend_from_slice(&v);
-    }
-    info.extend_from_slice(&[0; 4]);
-    let mut m = b"NTLMSSP\0\x02\0\0\0".to_vec();
-    m.extend_from_slice(&(target.len() as u16).to_le_bytes());
-    m.extend_from_slice(&(target.len() as u16).to_le_bytes());
-    m.extend_from_slice(&56u32.to_le_bytes());
-    m.extend_from_slice(&0xE28A_8215u32.to_le_bytes());
-    m.extend_from_slice(&[7; 8]);
-    m.extend_from_slice(&[0; 8]);
-    m.extend_from_slice(&(info.len() as u16).to_le_bytes());
-    m.extend_from_slice(&(info.len() as u16).to_le_bytes());
-    m.extend_from_slice(&(56 + target.len() as u32).to_le_bytes());
-    m.extend_from_slice(&[10, 0, 0x63, 0x45, 0, 0, 0, 15]);
-    m.extend_from_slice(&target);
-    m.extend_from_slice(&info);
-    m
+    let names = exhunt_lab::serve::host::AdNames {
+        netbios_domain: "CONTOSO".into(),
+        netbios_computer: "EX01".into(),
+        dns_domain: "contoso.corp".into(),
+        dns_computer: "ex01.contoso.corp".into(),
+        dns_tree: "contoso.corp".into(),
+    };
+    exhunt_lab::serve::ntlm::type2(&names, [7; 8])
 }
 
 #[test]

@@ -26,7 +26,7 @@
 
 mod conn;
 pub mod host;
-mod ntlm;
+pub mod ntlm;
 mod pages;
 
 pub use host::{AdNames, Expect, HOSTILES, Host, Hostile, Kind, SHELL_PATHS, Shell, Soft404, Truth};

@@ -52,6 +52,19 @@ impl Kb {
     pub fn builtin() -> Kb {
         Kb::load(KbFiles::embedded()).0
     }
+
+    /// What reports and scan metadata name the knowledge base by: the first 16 hex digits of SHA-256 over every file
+    /// (`kb` first, each file's text after a 0 byte, in load order). The same files give the same hash anywhere.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"kb");
+        for f in &self.files.files {
+            h.update([0u8]);
+            h.update(f.text.as_bytes());
+        }
+        hex::encode(&h.finalize()[..8])
+    }
 }
 
 /// Warns about files that no loader reads (a typo in a folder name would otherwise silently drop a rule).
@@ -68,5 +81,22 @@ fn check_stray_files(files: &KbFiles, rules: &RuleSet, diags: &mut Vec<Diagnosti
                     .with_help("catalog rows go in `builds/exchange-builds.csv`, IOC packs in `ioc/*.toml`, rules in `rules/**/*.toml`, and a sample file must be named by a rule"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_content_hash_names_the_files() {
+        let kb = Kb::builtin();
+        let h = kb.content_hash();
+        assert_eq!(h.len(), 16);
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(Kb::builtin().content_hash(), h, "stable");
+        let mut changed = Kb::builtin();
+        changed.files.files[0].text.push(' ');
+        assert_ne!(changed.content_hash(), h, "one changed byte changes it");
     }
 }

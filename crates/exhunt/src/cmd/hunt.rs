@@ -139,7 +139,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
                 &result.findings,
                 result.incident.as_ref(),
                 env!("CARGO_PKG_VERSION"),
-                &kb_hash(&kb),
+                &kb.content_hash(),
             );
             std::fs::write(&file, page).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", file.display()))?;
             eprintln!("exhunt: wrote the report for {} to {}", escape_terminal(&result.report.host), file.display());
@@ -219,9 +219,6 @@ fn per_host(html: &Path, host: &str) -> PathBuf {
     html.with_file_name(format!("{stem}-{safe}.{ext}"))
 }
 
-fn kb_hash(kb: &exhunt_kb::Kb) -> String {
-    exhunt_hunt::hunt::finding_id("kb", &kb.files.files.iter().map(|f| f.text.as_str()).collect::<Vec<_>>())
-}
 
 fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
     if disabled {

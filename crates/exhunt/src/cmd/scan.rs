@@ -105,7 +105,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
     let mut meta = Metadata {
         tool: "exhunt".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        kb_hash: kb_hash(&kb),
+        kb_hash: kb.content_hash(),
         seed: args.seed,
         shard: format!("{}/{}", shard.0, shard.1),
         ports,
@@ -208,12 +208,6 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         tally.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     );
     Ok(if tally.has_findings() { Code::Findings } else { Code::Clean })
-}
-
-/// The knowledge base's hash, computed exactly as `exhunt hunt` reports it (`cmd/hunt.rs`), so a scan's metadata and
-/// a hunt's report name the same knowledge base the same way.
-pub(super) fn kb_hash(kb: &exhunt_kb::Kb) -> String {
-    exhunt_hunt::hunt::finding_id("kb", &kb.files.files.iter().map(|f| f.text.as_str()).collect::<Vec<_>>())
 }
 
 /// A lock that a panicked holder did not poison for good (the data is counters and a writer).

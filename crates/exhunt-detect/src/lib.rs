@@ -37,7 +37,7 @@ pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
 pub use log::{Candidates, LogRules};
 pub use path::{PathRules, normalize_path};
 pub use selftest::{SampleResult, SelfTest, selftest};
-pub use sigma::{SigmaHit, SigmaLoadFailure, SigmaRules};
+pub use sigma::{SigmaHit, SigmaLoadFailure, SigmaRuleInfo, SigmaRules};
 
 use exhunt_kb::{Diagnostic, Kb};
 

@@ -3,7 +3,7 @@
 //!
 //! | verdict | decided by |
 //! |---|---|
-//! | `backdoor-used` | requests to a web shell (`check = webshell-request`), web-shell traffic in a log (`kind = webshell`, `check = log:*`), a web shell running in the event logs (`kind = webshell`, `check = event`, not a file event) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
+//! | `backdoor-used` | requests to a web shell (`check = webshell-request`), web-shell traffic in a log (`kind = webshell`, `check = log:*`), a web shell running in the event logs (`kind = webshell`, `check = event`) or post-exploitation (`post-exploitation`, `credential-access`, `persistence`) at `high`+ |
 //! | `compromised` | a web shell on disk (`kind = webshell`, `check = webshell-file`) at `high`+ |
 //! | `exploitation-attempted` | an `exploitation` finding at `medium`+ (scanner probes are `medium`) |
 //! | `vulnerable-not-exploited` | a build seen in the window is vulnerable to a chain, and nothing above |
@@ -16,17 +16,15 @@ use exhunt_model::{BuildSpan, ChainStatus, Finding, FindingKind, HostVerdict, Se
 pub mod checks {
     pub const WEBSHELL_FILE: &str = "webshell-file";
     pub const WEBSHELL_REQUEST: &str = "webshell-request";
+    /// A finding from a Windows event of a process or a connection (a web shell running, for a `webshell` finding).
+    pub const EVENT: &str = "event";
+    /// A finding from a Windows event that shows a file (Sysmon 11, antivirus detections): the shell on disk.
+    pub const EVENT_FILE: &str = "event-file";
 }
 
 /// The `check` detail of a finding, when set.
 pub fn check_of(f: &Finding) -> Option<&str> {
     f.details.get("check").and_then(|v| v.as_str())
-}
-
-/// A web-shell finding from an event that shows the file itself (Sysmon 11 file creation, antivirus detections), not
-/// the shell running (a process or a connection of the web server).
-fn event_file(f: &Finding) -> bool {
-    matches!(f.details.get("event_id").and_then(|v| v.as_u64()), Some(11 | 1006 | 1015 | 1116 | 1117))
 }
 
 /// The verdict, its reason, and the ids of the deciding findings.
@@ -38,7 +36,7 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
             f.severity >= Severity::High
                 && (check_of(f) == Some(checks::WEBSHELL_REQUEST)
                     || (f.kind == FindingKind::Webshell && check_of(f).is_some_and(|c| c.starts_with("log:")))
-                    || (f.kind == FindingKind::Webshell && check_of(f) == Some("event") && !event_file(f))
+                    || (f.kind == FindingKind::Webshell && check_of(f) == Some(checks::EVENT))
                     || matches!(
                         f.kind,
                         FindingKind::PostExploitation | FindingKind::CredentialAccess | FindingKind::Persistence
@@ -50,8 +48,8 @@ pub fn decide(findings: &[Finding], builds: &[BuildSpan], catalog: &Catalog) -> 
         .filter(|f| {
             f.severity >= Severity::High
                 && f.kind == FindingKind::Webshell
-                && !check_of(f).is_some_and(|c| c == checks::WEBSHELL_REQUEST || c.starts_with("log:"))
-                && (check_of(f) != Some("event") || event_file(f))
+                && !check_of(f)
+                    .is_some_and(|c| c == checks::WEBSHELL_REQUEST || c == checks::EVENT || c.starts_with("log:"))
         })
         .collect();
     let shell_files = |fs: &[&Finding]| {

@@ -5,18 +5,23 @@
 //! and file and [`MAX_PER_RULE_HOST`] per rule and host, so that memory stays bounded whatever the input's size (the
 //! matches left out are counted in `details.more` of the rule's last finding).
 
-use super::findings::{custom, from_rule, put};
-use super::{Engines, HuntOptions, Progress};
+use super::findings::{custom, from_rule, from_sigma, put, sigma_id};
+use super::{Engines, Progress};
 use crate::discover::Layout;
 use crate::evidence::EvidenceSource;
 use crate::readers::events::{EventFile, EventOptions, EventSink, EventStats, scan_events};
-use exhunt_detect::{Event, Fields, SigmaHit};
+use crate::verdict::checks;
+use exhunt_detect::{Event, Fields, SigmaRuleInfo};
 use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 /// Findings kept per (rule, file); further matches are counted.
 pub const MAX_PER_RULE_FILE: usize = 50;
+/// Events that show a file itself rather than a process running: Sysmon 11 (file created) and Defender's
+/// detections (1006, 1015, 1116, 1117). Their findings get `check = event-file`; every other event's `check = event`.
+const FILE_EVENT_IDS: [u32; 5] = [11, 1006, 1015, 1116, 1117];
+
 /// Findings kept per rule for the whole host.
 pub const MAX_PER_RULE_HOST: u64 = 200;
 
@@ -65,26 +70,19 @@ pub(crate) struct EventOutput {
     pub host_name: Option<String>,
 }
 
-struct Hit {
+struct Hit<'e> {
     rule: String,
-    sigma: Option<SigmaInfo>,
+    /// The Sigma rule and the selections that matched, for a Sigma hit.
+    sigma: Option<(&'e SigmaRuleInfo, Vec<String>)>,
     event: Event,
     locator: Locator,
-}
-
-struct SigmaInfo {
-    title: String,
-    severity: Severity,
-    tags: Vec<String>,
-    path: String,
-    selections: Vec<String>,
 }
 
 struct Sink<'e> {
     engines: &'e Engines<'e>,
     shared: &'e Shared,
     raw: String,
-    hits: Vec<Hit>,
+    hits: Vec<Hit<'e>>,
     per_rule: HashMap<String, u64>,
     computers: HashMap<String, u64>,
 }
@@ -107,7 +105,7 @@ impl Sink<'_> {
     }
 }
 
-impl EventSink for Sink<'_> {
+impl<'e> EventSink for Sink<'e> {
     fn event(&mut self, event: &Event, locator: Locator) {
         let computer = event.computer();
         if !computer.is_empty() && self.computers.len() < 256 {
@@ -128,18 +126,11 @@ impl EventSink for Sink<'_> {
                 self.hits.push(Hit { rule, sigma: None, event: event.clone(), locator });
             }
         }
-        let sigma: Vec<SigmaHit<'_>> = self.engines.sigma.eval_event(event);
-        for h in sigma {
-            let rule = format!("SIGMA-{}", h.rule.id);
+        let engines: &'e Engines<'e> = self.engines;
+        for h in engines.sigma.eval_event(event) {
+            let rule = sigma_id(h.rule);
             if self.keep(&rule) {
-                let info = SigmaInfo {
-                    title: h.rule.title.clone(),
-                    severity: h.rule.severity,
-                    tags: h.rule.tags.clone(),
-                    path: h.rule.path.display().to_string(),
-                    selections: h.selections.clone(),
-                };
-                self.hits.push(Hit { rule, sigma: Some(info), event: event.clone(), locator });
+                self.hits.push(Hit { rule, sigma: Some((h.rule, h.selections)), event: event.clone(), locator });
             }
         }
     }
@@ -149,7 +140,6 @@ pub(crate) fn hunt_events(
     source: &dyn EvidenceSource,
     layout: &Layout,
     engines: &Engines<'_>,
-    _opts: &HuntOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> EventOutput {
     let (files, mut errors) = layout.event_files(source);
@@ -198,7 +188,8 @@ pub(crate) fn hunt_events(
 fn details_of(event: &Event, display_source: &str) -> BTreeMap<String, serde_json::Value> {
     let mut d = BTreeMap::new();
     put(&mut d, "source", display_source);
-    d.insert("check".into(), serde_json::json!("event"));
+    let file_event = event.event_id().is_some_and(|id| FILE_EVENT_IDS.contains(&id));
+    d.insert("check".into(), serde_json::json!(if file_event { checks::EVENT_FILE } else { checks::EVENT }));
     if let Some(id) = event.event_id() {
         d.insert("event_id".into(), serde_json::json!(id));
     }
@@ -266,25 +257,11 @@ fn finding(engines: &Engines<'_>, h: &Hit, display: &str) -> Finding {
     let mut details = details_of(&h.event, &source);
     match (&h.sigma, engines.kb.rules.get(&h.rule)) {
         (None, Some(rule)) => from_rule(rule, &[display, &loc], h.event.time, evidence, details),
-        (Some(s), _) => {
-            put(&mut details, "sigma_rule", &s.path);
-            if !s.selections.is_empty() {
-                details.insert("sigma_selections".into(), serde_json::json!(s.selections));
+        (Some((rule, selections)), _) => {
+            if !selections.is_empty() {
+                details.insert("sigma_selections".into(), serde_json::json!(selections));
             }
-            if !s.tags.is_empty() {
-                details.insert("tags".into(), serde_json::json!(s.tags));
-            }
-            custom(
-                &h.rule,
-                &[display, &loc],
-                sigma_kind(&s.tags),
-                s.severity,
-                format!("Sigma: {}", s.title),
-                h.event.time,
-                evidence,
-                SIGMA_REMEDIATION,
-                details,
-            )
+            from_sigma(rule, &[display, &loc], h.event.time, evidence, details)
         }
         (None, None) => custom(
             &h.rule,
@@ -297,26 +274,5 @@ fn finding(engines: &Engines<'_>, h: &Hit, display: &str) -> Finding {
             "",
             details,
         ),
-    }
-}
-
-/// What to do about a Sigma match: the rule is the user's, its meaning is in its file.
-pub(crate) const SIGMA_REMEDIATION: &str = "A Sigma rule you supplied matched. Read the rule (its file is in the \
-     details) for what it means and how to tell a false positive; confirm with the other findings of this host.";
-
-/// A finding kind from a Sigma rule's ATT&CK tags.
-pub(crate) fn sigma_kind(tags: &[String]) -> FindingKind {
-    let has = |t: &str| tags.iter().any(|x| x.eq_ignore_ascii_case(t));
-    let prefixed = |p: &str| tags.iter().any(|x| x.to_ascii_lowercase().starts_with(p));
-    if has("attack.t1505.003") {
-        FindingKind::Webshell
-    } else if has("attack.credential-access") || has("attack.credential_access") || prefixed("attack.t1003") {
-        FindingKind::CredentialAccess
-    } else if prefixed("cve.") || has("attack.initial-access") || has("attack.initial_access") || has("attack.t1190") {
-        FindingKind::Exploitation
-    } else if has("attack.persistence") || prefixed("attack.t1136") || prefixed("attack.t1098") {
-        FindingKind::Persistence
-    } else {
-        FindingKind::PostExploitation
     }
 }

@@ -1,13 +1,13 @@
 //! The log half of the hunt: every log file read once, in parallel, behind the rules' literal prefilter and an IOC
 //! prefilter; hits become findings grouped by (rule, file, client IP).
 
-use super::findings::{custom, from_rule, put};
+use super::findings::{custom, from_rule, from_sigma, put, sigma_id};
 use super::{Engines, HuntOptions, Progress};
 use crate::discover::Layout;
 use crate::evidence::EvidenceSource;
 use crate::readers::{self, FileStats, LogFile, LogKind, Record, RecordSink};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use exhunt_detect::{Candidates, Fields};
+use exhunt_detect::{Candidates, Fields, SigmaRuleInfo};
 use exhunt_kb::IocSet;
 use exhunt_kb::ioc::{IocDetail, IocKind, normalize_user_agent};
 use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Severity, Timestamp};
@@ -140,20 +140,11 @@ struct Sink<'e> {
     kind: LogKind,
     /// Sigma `webserver` rules run on this file's records: every record is parsed (no literal prefilter).
     sigma_web: bool,
-    /// Title, severity, tags and file of each Sigma rule that matched, by `SIGMA-<id>`.
-    sigma_info: HashMap<String, SigmaInfo>,
+    /// Each Sigma rule that matched, by `SIGMA-<id>`.
+    sigma_info: HashMap<String, &'e SigmaRuleInfo>,
 }
 
-/// What a finding needs of a Sigma rule.
-#[derive(Clone, Debug)]
-pub(crate) struct SigmaInfo {
-    pub title: String,
-    pub severity: Severity,
-    pub tags: Vec<String>,
-    pub path: String,
-}
-
-impl RecordSink for Sink<'_> {
+impl<'e> RecordSink for Sink<'e> {
     fn want(&mut self, _kind: LogKind, raw: &[u8]) -> bool {
         self.candidates = self.engines.log.prefilter(self.source, raw);
         self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.is_match(raw);
@@ -176,14 +167,10 @@ impl RecordSink for Sink<'_> {
             self.engines.log.eval(&self.candidates, r).into_iter().map(str::to_string).collect()
         };
         if self.sigma_web {
-            for h in self.engines.sigma.eval_web(self.source, r) {
-                let id = format!("SIGMA-{}", h.rule.id);
-                self.sigma_info.entry(id.clone()).or_insert_with(|| SigmaInfo {
-                    title: h.rule.title.clone(),
-                    severity: h.rule.severity,
-                    tags: h.rule.tags.clone(),
-                    path: h.rule.path.display().to_string(),
-                });
+            let engines: &'e Engines<'e> = self.engines;
+            for h in engines.sigma.eval_web(self.source, r) {
+                let id = sigma_id(h.rule);
+                self.sigma_info.entry(id.clone()).or_insert(h.rule);
                 rules.push(id);
             }
         }
@@ -294,7 +281,7 @@ fn group_hits(
     engines: &Engines<'_>,
     file: &LogFile,
     hits: Vec<LogHit>,
-    sigma: &HashMap<String, SigmaInfo>,
+    sigma: &HashMap<String, &SigmaRuleInfo>,
 ) -> Vec<Finding> {
     let mut groups: BTreeMap<(String, String), Vec<&LogHit>> = BTreeMap::new();
     for h in &hits {
@@ -335,22 +322,8 @@ fn group_hits(
         }
         let first_line = first.line.to_string();
         let parts = [file.file.display.as_str(), ip.as_str(), first_line.as_str()];
-        if let Some(info) = sigma.get(&rule_id) {
-            put(&mut details, "sigma_rule", &info.path);
-            if !info.tags.is_empty() {
-                details.insert("tags".into(), serde_json::json!(info.tags));
-            }
-            out.push(custom(
-                &rule_id,
-                &parts,
-                super::events::sigma_kind(&info.tags),
-                info.severity,
-                format!("Sigma: {}", info.title),
-                t0,
-                evidence,
-                super::events::SIGMA_REMEDIATION,
-                details,
-            ));
+        if let Some(rule) = sigma.get(&rule_id) {
+            out.push(from_sigma(rule, &parts, t0, evidence, details));
             continue;
         }
         match engines.kb.rules.get(&rule_id) {

@@ -124,7 +124,7 @@ pub fn hunt_host(
     errors.extend(log_out.errors.iter().cloned());
 
     progress(Progress::Phase("reading events"));
-    let event_out = events::hunt_events(source, &layout, engines, opts, progress);
+    let event_out = events::hunt_events(source, &layout, engines, progress);
     errors.extend(event_out.errors.iter().cloned());
     let host = opts
         .host

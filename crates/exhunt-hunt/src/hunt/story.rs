@@ -8,7 +8,8 @@
 //!    traffic in a log (`log:*` on a `webshell` finding) are [`Stage::ShellUsed`];
 //! 3. its kind and source: `exploitation` from the ECP server log, the OAB generator log or MSExchange Management
 //!    events is [`Stage::Plant`], other `exploitation` is [`Stage::Exploit`]; a `webshell` finding from an event log
-//!    (a web file written, an antivirus detection) is [`Stage::FileWritten`]; `credential-access` and `persistence`
+//!    of a process or connection (`check = event`) is [`Stage::Execution`], one of a file (`check = event-file`:
+//!    a web file written, an antivirus detection) is [`Stage::FileWritten`]; `credential-access` and `persistence`
 //!    are their own stages; `post-exploitation` on a file path (archives, dumps) is [`Stage::Staging`], otherwise
 //!    [`Stage::Execution`].
 //!
@@ -39,18 +40,13 @@ pub fn stage_of(f: &Finding, tags: &dyn Fn(&str) -> Vec<String>) -> Option<Stage
     }
     let check = check_of(f).unwrap_or("");
     let source = f.details.get("source").and_then(|v| v.as_str()).unwrap_or("");
-    let from_events = source == "exchange-management" || source.starts_with("evtx");
     Some(match (f.kind, check) {
         (_, "webshell-written" | "webshell-file") => Stage::FileWritten,
         (_, "webshell-request") => Stage::ShellUsed,
         (_, "webshell-probe") => return None,
         (FindingKind::Webshell, c) if c.starts_with("log:") => Stage::ShellUsed,
-        // From an event: a file written (Sysmon 11) or an antivirus detection is the shell on disk; a process or a
-        // connection of the web server is the shell being run.
-        (FindingKind::Webshell, _) if from_events => match f.details.get("event_id").and_then(|v| v.as_u64()) {
-            Some(11 | 1006 | 1015 | 1116 | 1117) => Stage::FileWritten,
-            _ => Stage::Execution,
-        },
+        // From an event: the shell's file (Sysmon 11, antivirus) is on disk; a process or connection is it running.
+        (FindingKind::Webshell, "event") => Stage::Execution,
         (FindingKind::Webshell, _) => Stage::FileWritten,
         (FindingKind::Exploitation, _) if PLANT_SOURCES.contains(&source) => Stage::Plant,
         (FindingKind::Exploitation, _) => Stage::Exploit,

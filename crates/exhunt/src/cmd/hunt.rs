@@ -219,7 +219,6 @@ fn per_host(html: &Path, host: &str) -> PathBuf {
     html.with_file_name(format!("{stem}-{safe}.{ext}"))
 }
 
-
 fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
     if disabled {
         return indicatif::ProgressBar::hidden();

@@ -31,7 +31,24 @@ pub const MAX_SHARE: f64 = 0.8;
 /// One host's findings, as the grouping sees them.
 pub struct HostTraces<'a> {
     pub host: &'a str,
+    /// The evidence's name (a collection's folder or zip name): tells apart hosts that share a name.
+    pub evidence: &'a str,
     pub findings: &'a [Finding],
+}
+
+/// The hosts' names as groups show them: many organisations call their server EX01, so a name that repeats in the
+/// run is followed by its evidence's name (`EX01 (case-7)`).
+fn labels(hosts: &[HostTraces<'_>]) -> Vec<String> {
+    hosts
+        .iter()
+        .map(|h| {
+            if hosts.iter().filter(|o| o.host == h.host).count() > 1 {
+                format!("{} ({})", h.host, h.evidence)
+            } else {
+                h.host.to_string()
+            }
+        })
+        .collect()
 }
 
 const KIND_ORDER: [&str; 5] = ["sha256", "shell-name", "client-ip", "user-agent", "path-family"];
@@ -42,6 +59,7 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
     if n < 2 {
         return Vec::new();
     }
+    let names_of = labels(hosts);
     // (kind, value) → host indexes
     let mut traces: BTreeMap<(&'static str, String), BTreeSet<usize>> = BTreeMap::new();
     let mut firsts: Vec<Option<Timestamp>> = Vec::with_capacity(n);
@@ -169,7 +187,7 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
                 .filter(|(_, hs)| hs.iter().filter(|i| set.contains(i)).count() >= 2)
                 .map(|((kind, value), hs)| {
                     let mut names: Vec<String> =
-                        hs.iter().filter(|i| set.contains(i)).map(|&i| hosts[i].host.to_string()).collect();
+                        hs.iter().filter(|i| set.contains(i)).map(|&i| names_of[i].clone()).collect();
                     names.sort();
                     GroupLink { kind: kind.to_string(), value: value.clone(), hosts: names }
                 })
@@ -180,7 +198,7 @@ pub fn activity_groups(hosts: &[HostTraces<'_>]) -> Vec<ActivityGroup> {
                     std::cmp::Reverse(l.hosts.len()),
                 )
             });
-            let mut names: Vec<String> = m.iter().map(|&i| hosts[i].host.to_string()).collect();
+            let mut names: Vec<String> = m.iter().map(|&i| names_of[i].clone()).collect();
             names.sort();
             let fams: BTreeSet<String> = m.iter().flat_map(|&i| families[i].iter().cloned()).collect();
             let first = m.iter().filter_map(|&i| firsts[i]).min();
@@ -357,12 +375,12 @@ mod tests {
             request("192.0.2.1", "Mozilla/5.0+(compatible;+Nmap+Scripting+Engine)", "2021-03-06T00:00:00Z"),
         ];
         let hosts = [
-            HostTraces { host: "a", findings: &a },
-            HostTraces { host: "b", findings: &b },
-            HostTraces { host: "c", findings: &c },
-            HostTraces { host: "d", findings: &d },
-            HostTraces { host: "e", findings: &e },
-            HostTraces { host: "f", findings: &f },
+            HostTraces { host: "a", evidence: "a", findings: &a },
+            HostTraces { host: "b", evidence: "b", findings: &b },
+            HostTraces { host: "c", evidence: "c", findings: &c },
+            HostTraces { host: "d", evidence: "d", findings: &d },
+            HostTraces { host: "e", evidence: "e", findings: &e },
+            HostTraces { host: "f", evidence: "f", findings: &f },
         ];
         let g = activity_groups(&hosts);
         let sets: Vec<Vec<String>> = g.iter().map(|g| g.hosts.clone()).collect();
@@ -380,7 +398,10 @@ mod tests {
         // A shared agent is listed as a supporting trace inside a group.
         let b2 = vec![request("203.0.113.7", "antSword/v2.1", "2021-03-05T00:00:00Z")];
         let d2 = vec![request("203.0.113.7", "antSword/v2.1", "2021-03-06T00:00:00Z")];
-        let g = activity_groups(&[HostTraces { host: "b", findings: &b2 }, HostTraces { host: "d", findings: &d2 }]);
+        let g = activity_groups(&[
+            HostTraces { host: "b", evidence: "b", findings: &b2 },
+            HostTraces { host: "d", evidence: "d", findings: &d2 },
+        ]);
         assert!(kinds(&g[0]).contains(&("user-agent".into(), "antSword/v2.1".into())), "{g:?}");
     }
 
@@ -391,10 +412,10 @@ mod tests {
         let c = vec![shell(&format!("{OWA}Qq1wE2rT.aspx"), "3", "china-chopper", "2021-03-20T01:00:00Z")];
         let d = vec![shell(&format!("{OWA}Pp0oI9uY.aspx"), "4", "aspxspy", "2021-03-03T02:00:00Z")];
         let hosts = [
-            HostTraces { host: "a", findings: &a },
-            HostTraces { host: "b", findings: &b },
-            HostTraces { host: "c", findings: &c },
-            HostTraces { host: "d", findings: &d },
+            HostTraces { host: "a", evidence: "a", findings: &a },
+            HostTraces { host: "b", evidence: "b", findings: &b },
+            HostTraces { host: "c", evidence: "c", findings: &c },
+            HostTraces { host: "d", evidence: "d", findings: &d },
         ];
         assert!(activity_groups(&hosts).is_empty());
         // With a shared address, a and b form a group, and their common location pattern (same family, same wave)
@@ -404,10 +425,10 @@ mod tests {
         a.push(request("198.51.100.4", "x", "2021-03-03T00:00:00Z"));
         b.push(request("198.51.100.4", "x", "2021-03-04T00:00:00Z"));
         let hosts = [
-            HostTraces { host: "a", findings: &a },
-            HostTraces { host: "b", findings: &b },
-            HostTraces { host: "c", findings: &c },
-            HostTraces { host: "d", findings: &d },
+            HostTraces { host: "a", evidence: "a", findings: &a },
+            HostTraces { host: "b", evidence: "b", findings: &b },
+            HostTraces { host: "c", evidence: "c", findings: &c },
+            HostTraces { host: "d", evidence: "d", findings: &d },
         ];
         let g = activity_groups(&hosts);
         assert_eq!(g.len(), 1);
@@ -415,6 +436,18 @@ mod tests {
         let pf: Vec<&GroupLink> = g[0].links.iter().filter(|l| l.kind == "path-family").collect();
         assert_eq!(pf.len(), 1, "{:?}", g[0].links);
         assert!(pf[0].value.starts_with(r"owa\auth\<8 alnum>.aspx [china-chopper]"), "{pf:?}");
+    }
+
+    #[test]
+    fn repeated_host_names_are_told_apart_by_their_evidence() {
+        let a = vec![request("203.0.113.7", "x", "2021-03-05T00:00:00Z")];
+        let hosts = [
+            HostTraces { host: "EX01", evidence: "case-1", findings: &a },
+            HostTraces { host: "EX01", evidence: "case-2", findings: &a },
+            HostTraces { host: "MAIL", evidence: "case-3", findings: &a },
+        ];
+        let g = activity_groups(&hosts);
+        assert_eq!(g[0].hosts, ["EX01 (case-1)", "EX01 (case-2)", "MAIL"]);
     }
 
     #[test]

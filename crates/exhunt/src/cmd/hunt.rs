@@ -148,20 +148,15 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
         hosts_done.push((result.report.host, path.clone(), result.findings));
     }
     if hosts_done.len() >= 2 {
-        // Many organisations call their server EX01: a name that repeats is told apart by its evidence's name.
-        let labels: Vec<String> = hosts_done
+        let names: Vec<String> = hosts_done
             .iter()
-            .map(|(host, path, _)| {
-                if hosts_done.iter().filter(|(h, _, _)| h == host).count() > 1 {
-                    let leaf = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                    format!("{host} ({leaf})")
-                } else {
-                    host.clone()
-                }
-            })
+            .map(|(_, path, _)| path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())
             .collect();
-        let traces: Vec<HostTraces<'_>> =
-            hosts_done.iter().zip(&labels).map(|((_, _, findings), host)| HostTraces { host, findings }).collect();
+        let traces: Vec<HostTraces<'_>> = hosts_done
+            .iter()
+            .zip(&names)
+            .map(|((host, _, findings), evidence)| HostTraces { host, evidence, findings })
+            .collect();
         let groups = activity_groups(&traces);
         if json {
             let mut jw = JsonlWriter::new(&mut out);

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use exhunt_detect::sigma::SigmaRules;
 use exhunt_detect::{Event, SigmaHit};
@@ -406,35 +405,4 @@ fn empty_rules_match_nothing() {
     let empty = SigmaRules::empty();
     assert!(empty.is_empty());
     assert!(empty.eval_event(&sysmon_process(CMD, W3WP, "cmd /c whoami", "Cmd.Exe")).is_empty());
-}
-
-/// Not a benchmark (`bench/` has those): prints the cost of one event over the 49 corpus rules, never asserts it.
-#[test]
-fn print_cost_per_event() {
-    let rules = rules();
-    let events = [
-        sysmon_process(CMD, W3WP, r#""cmd.exe" /c whoami"#, "Cmd.Exe"),
-        sysmon_process(
-            r"C:\Windows\System32\svchost.exe",
-            r"C:\Windows\System32\services.exe",
-            "svchost.exe -k netsvcs",
-            "svchost.exe",
-        ),
-    ];
-    let n = if cfg!(debug_assertions) { 2_000 } else { 200_000 };
-    for e in &events {
-        let start = Instant::now();
-        let mut hits = 0;
-        for _ in 0..n {
-            hits += rules.eval_event(e).len();
-        }
-        let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        println!("sigma: {per:.2} µs/event over {} rules ({hits} hits in {n} runs)", rules.len());
-    }
-    let web = iis("GET", "/owa/auth/logon.aspx", "url=https%3a%2f%2fmail.contoso.test%2fowa%2f", "200", BROWSER);
-    let start = Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(rules.eval_web("iis", &web));
-    }
-    println!("sigma: {:.2} µs/IIS record", start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
 }

@@ -459,6 +459,15 @@ pub struct LogFile {
     pub kind: LogKind,
 }
 
+/// Sorts files to read by display path, then Windows path: every reader's results come in this order, whatever the
+/// order of discovery and of completion.
+pub(crate) fn in_display_order<T>(files: &mut [T], file: impl Fn(&T) -> &EvidenceFile) {
+    files.sort_by(|a, b| {
+        let (a, b) = (file(a), file(b));
+        (&a.display, &a.windows_path).cmp(&(&b.display, &b.windows_path))
+    });
+}
+
 /// The result of reading one file in [`scan`].
 #[derive(Debug)]
 pub struct FileScan<S> {
@@ -481,7 +490,7 @@ where
     S: RecordSink + Send,
     F: Fn(&LogFile) -> S + Sync,
 {
-    files.sort_by(|a, b| (&a.file.display, &a.file.windows_path).cmp(&(&b.file.display, &b.file.windows_path)));
+    in_display_order(&mut files, |f| &f.file);
     files
         .into_par_iter()
         .map(|file| {

@@ -239,7 +239,7 @@ where
     S: EventSink + Send,
     F: Fn(&EventFile) -> S + Sync,
 {
-    files.sort_by(|a, b| (&a.file.display, &a.file.windows_path).cmp(&(&b.file.display, &b.file.windows_path)));
+    super::in_display_order(&mut files, |f| &f.file);
     files
         .into_par_iter()
         .map(|file| {

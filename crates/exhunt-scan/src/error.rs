@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScanError {
-    /// A target that is not an address, a CIDR range or a resolvable host name.
+    /// A target that is not an address, a CIDR range or a host name.
     #[error("target `{target}`: {reason}")]
     Target { target: String, reason: String },
     /// A line of a targets or exclude file.
@@ -26,6 +26,12 @@ pub enum ScanError {
     /// An option out of range (`--shard 3/2`, a target space too large, …).
     #[error("invalid option `{name}`: {reason}")]
     Option { name: &'static str, reason: String },
+    /// The metadata file a scan would write holds another scan's: never overwritten.
+    #[error(
+        "`{}` holds the metadata of another scan ({differs}): name this scan's with `--metadata FILE`, or write its observations to another folder",
+        path.display()
+    )]
+    MetadataTaken { path: PathBuf, differs: String },
     /// A line of an observations file that is not an observation.
     #[error("{}:{line}: not an observation: {reason}", path.display())]
     Observation { path: PathBuf, line: usize, reason: String },

@@ -12,14 +12,19 @@
 //! 7. With `--webshells`: a random name in each directory of the path list (the soft-404 baseline), then the paths.
 //!
 //! Never the SSRF cookie, never `autodiscover.json`, never credentials, never a POST.
+//!
+//! Without a per-host rate (`--per-host-rate 0`), the requests of one step are pipelined on the one connection
+//! (2 and 3 together; 4, 5 and 6 together; the web-shell paths 16 at a time): the same requests, in the same
+//! order, in fewer round trips. With a per-host rate they go one at a time, spaced by it.
 
 use crate::http::{Conn, Failure, Limits};
 use crate::ntlm::TYPE1_B64;
 use crate::observe::{Observation, Probe, ScanStatus, extract};
+use crate::rate::{HostGuard, HostLimiter};
 use crate::target::Target;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub const EXPORTTOOL: &str = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application";
 
@@ -28,8 +33,9 @@ pub const EXPORTTOOL: &str = "/ecp/Current/exporttool/microsoft.exchange.ediscov
 pub struct LadderConfig {
     pub limits: Limits,
     pub tls: Arc<rustls::ClientConfig>,
-    /// Least time between two requests to one host.
-    pub per_host_gap: Duration,
+    /// `--per-host-rate`: requests to one address, spaced across every port and target of the scan (share one
+    /// limiter between all ladders of a scan; [`HostLimiter::unlimited`] for none).
+    pub per_host: Arc<HostLimiter>,
     pub webshells: bool,
     pub seed: u64,
 }
@@ -40,12 +46,109 @@ struct Session<'a> {
     target: &'a Target,
     host: String,
     conn: Option<Conn>,
-    last: Option<Instant>,
+    /// This target's hold on its address's request schedule.
+    turn: HostGuard<'a>,
 }
+
+/// One request of the ladder: probe name, path, `Authorization` value.
+type Req<'r> = (&'r str, &'r str, Option<&'r str>);
 
 impl Session<'_> {
     async fn get(&mut self, name: &str, path: &str, auth: Option<&str>) -> Result<Probe, Failure> {
-        let mut probe = self.get_once(name, path, auth).await?;
+        let probe = self.get_once(name, path, auth).await?;
+        self.follow(name, path, auth, probe).await
+    }
+
+    /// Several requests. Without a per-host rate they are pipelined (HTTP/1.1 §9.3.2: one write of every request,
+    /// then the responses in order), which halves the round trips of a fingerprint; with one, they go one at a
+    /// time, spaced. Either way each answer then follows its one same-host redirect, and each request ends in its
+    /// own result; with `stop`, the first failure ends the list (the requests after it are not answered).
+    async fn get_all(&mut self, reqs: &[Req<'_>], stop: bool) -> Vec<Result<Probe, Failure>> {
+        let mut out = Vec::with_capacity(reqs.len());
+        let pipelined =
+            if reqs.len() < 2 || !self.cfg.per_host.gap().is_zero() { Vec::new() } else { self.pipeline(reqs).await };
+        for ((name, path, auth), first) in reqs.iter().zip(pipelined) {
+            out.push(match first {
+                Ok(p) => self.follow(name, path, *auth, p).await,
+                Err(e) => Err(e),
+            });
+            if stop && out.last().is_some_and(Result::is_err) {
+                return out;
+            }
+        }
+        // One at a time: without pipelining, or the rest after a pipelined request failed.
+        for (name, path, auth) in &reqs[out.len()..] {
+            out.push(self.get(name, path, *auth).await);
+            if stop && out.last().is_some_and(Result::is_err) {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The pipelined exchange of [`Session::get_all`]. A server that closes the connection part way (after a
+    /// `Connection: close` answer, or by dropping the pipelined requests) gets the unanswered rest again on a new
+    /// connection; a request that fails otherwise ends the list with its failure (the caller decides whether the
+    /// rest go on, one at a time, as they would have without pipelining).
+    async fn pipeline(&mut self, reqs: &[Req<'_>]) -> Vec<Result<Probe, Failure>> {
+        let mut results: Vec<Result<Probe, Failure>> = Vec::with_capacity(reqs.len());
+        let mut bytes = Vec::with_capacity(256 * reqs.len());
+        while results.len() < reqs.len() {
+            let rest = &reqs[results.len()..];
+            let fresh = self.conn.as_ref().is_none_or(|c| !c.reusable);
+            if fresh {
+                match crate::http::connect(self.addr, self.target.name.as_deref(), &self.cfg.limits, &self.cfg.tls)
+                    .await
+                {
+                    Ok((c, _)) => self.conn = Some(c),
+                    Err(e) => {
+                        results.extend(rest.iter().map(|_| Err(e.clone())));
+                        break;
+                    }
+                }
+            }
+            bytes.clear();
+            for (_, path, auth) in rest {
+                crate::http::request(&mut bytes, &self.host, path, *auth);
+            }
+            let limits = self.cfg.limits;
+            let conn = self.conn.as_mut().expect("invariant: connected above");
+            let mut answered = 0;
+            let mut failed = conn.send(&bytes, &limits).await.err();
+            if failed.is_none() {
+                for (name, path, _) in rest {
+                    match conn.recv(&limits).await {
+                        Ok(resp) => {
+                            results.push(Ok(probe_from_response(name, path, resp)));
+                            answered += 1;
+                            if !conn.reusable {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some(e) = failed else { continue };
+            self.conn = None;
+            let closed = matches!(e.status, ScanStatus::Reset | ScanStatus::Unreachable);
+            // Closed under us: try the rest again if that can make progress (something was answered, or the
+            // connection was an old one); otherwise the first unanswered request ends with the failure.
+            if closed && (answered > 0 || !fresh) {
+                continue;
+            }
+            results.push(Err(e));
+            break;
+        }
+        results
+    }
+
+    /// Follows one same-host redirect of `probe`, as [`Session::get`] does.
+    async fn follow(&mut self, name: &str, path: &str, auth: Option<&str>, probe: Probe) -> Result<Probe, Failure> {
+        let mut probe = probe;
         if let Some(status) = probe.status
             && (300..400).contains(&status)
             && let Some(loc) = probe.headers.get("location").and_then(|v| v.first()).cloned()
@@ -59,13 +162,6 @@ impl Session<'_> {
     }
 
     async fn get_once(&mut self, name: &str, path: &str, auth: Option<&str>) -> Result<Probe, Failure> {
-        if let Some(last) = self.last {
-            let wait = self.cfg.per_host_gap.saturating_sub(last.elapsed());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-        }
-        self.last = Some(Instant::now());
         let mut reused = true;
         let resp = loop {
             if self.conn.as_ref().is_none_or(|c| !c.reusable) {
@@ -75,6 +171,9 @@ impl Session<'_> {
                 self.conn = Some(c);
                 reused = false;
             }
+            // The address's next free instant, taken once connected so that a handshake does not eat into the gap
+            // between two requests (each attempt is a request: a retry after a reset reserves again).
+            self.turn.wait().await;
             let conn = self.conn.as_mut().expect("invariant: connected above");
             match conn.get(&self.host, path, auth, &self.cfg.limits).await {
                 Ok(r) => break r,
@@ -190,30 +289,36 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
         }
     };
     obs.tls = Some(tls);
-    let mut s = Session { cfg, addr, target: &target, host, conn: Some(conn), last: None };
-    let first = match s.get("logon", "/owa/auth/logon.aspx", None).await {
-        Ok(p) => p,
-        Err(f) => {
+    let turn = cfg.per_host.enter(target.ip);
+    let mut s = Session { cfg, addr, target: &target, host, conn: Some(conn), turn };
+    // Steps 2 and 3 together (pipelined when no per-host rate applies); a failed logon request ends the target.
+    let mut firsts =
+        s.get_all(&[("logon", "/owa/auth/logon.aspx", None), ("ews", "/EWS/Exchange.asmx", None)], true).await;
+    let ews = (firsts.len() == 2).then(|| firsts.pop()).flatten();
+    let first = match firsts.pop() {
+        Some(Ok(p)) => p,
+        Some(Err(f)) => {
             let mut o = fail_obs(obs, f);
             o.elapsed_ms = t0.elapsed().as_millis() as u64;
             return o;
         }
+        None => unreachable!("invariant: get_all answers the first request"),
     };
     let mut hints = hints_exchange(&first);
     obs.probes.push(first);
-    let steps: [(&str, &str, Option<String>); 1] = [("ews", "/EWS/Exchange.asmx", None)];
-    for (name, path, auth) in steps {
-        match s.get(name, path, auth.as_deref()).await {
-            Ok(p) => {
-                hints |= hints_exchange(&p);
-                obs.probes.push(p);
-            }
-            Err(f) => obs.probes.push(failed_probe(name, path, &f)),
+    match ews {
+        Some(Ok(p)) => {
+            hints |= hints_exchange(&p);
+            obs.probes.push(p);
         }
+        Some(Err(f)) => obs.probes.push(failed_probe("ews", "/EWS/Exchange.asmx", &f)),
+        None => {}
     }
     if hints {
+        let auth = format!("NTLM {TYPE1_B64}");
+        let mut reqs: Vec<Req<'_>> = Vec::with_capacity(3);
         if !obs.probes.iter().any(|p| p.headers.contains_key("x-owa-version")) {
-            push(&mut s, &mut obs, "activesync", "/Microsoft-Server-ActiveSync", None).await;
+            reqs.push(("activesync", "/Microsoft-Server-ActiveSync", None));
         }
         let legacy = obs
             .probes
@@ -221,26 +326,30 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
             .flat_map(|p| p.snippets.iter())
             .any(|x| crate::detect::logon_build(x).is_some_and(|b| b.major < 15));
         if !legacy {
-            push(&mut s, &mut obs, "exporttool", EXPORTTOOL, None).await;
+            reqs.push(("exporttool", EXPORTTOOL, None));
         }
-        let auth = format!("NTLM {TYPE1_B64}");
-        push(&mut s, &mut obs, "ntlm", "/rpc/", Some(&auth)).await;
+        reqs.push(("ntlm", "/rpc/", Some(&auth)));
+        push_all(&mut s, &mut obs, &reqs).await;
         let got = obs.probes.iter().any(|p| {
             p.name == "ntlm"
                 && crate::ntlm::type2_from_headers(p.headers.get("www-authenticate").into_iter().flatten()).is_some()
         });
         if !got {
-            push(&mut s, &mut obs, "ntlm", "/EWS/", Some(&auth)).await;
+            push_all(&mut s, &mut obs, &[("ntlm", "/EWS/", Some(&auth))]).await;
         }
         if cfg.webshells {
             let mut rng = cfg.seed ^ u64::from(target.port) ^ crate::target::ip_to_u128(target.ip) as u64;
-            for dir in crate::webshell::dirs() {
-                rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                let path = format!("{dir}{:016x}.aspx", rng);
-                push(&mut s, &mut obs, "baseline", &path, None).await;
-            }
-            for path in crate::webshell::PATHS {
-                push(&mut s, &mut obs, "webshell", path, None).await;
+            let baselines: Vec<String> = crate::webshell::dirs()
+                .into_iter()
+                .map(|dir| {
+                    rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    format!("{dir}{:016x}.aspx", rng)
+                })
+                .collect();
+            let mut reqs: Vec<Req<'_>> = baselines.iter().map(|p| ("baseline", p.as_str(), None)).collect();
+            reqs.extend(crate::webshell::PATHS.iter().map(|p| ("webshell", *p, None)));
+            for chunk in reqs.chunks(WEBSHELL_BATCH) {
+                push_all(&mut s, &mut obs, chunk).await;
             }
         }
     }
@@ -248,9 +357,14 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
     obs
 }
 
-async fn push(s: &mut Session<'_>, obs: &mut Observation, name: &str, path: &str, auth: Option<&str>) {
-    match s.get(name, path, auth).await {
-        Ok(p) => obs.probes.push(p),
-        Err(f) => obs.probes.push(failed_probe(name, path, &f)),
+/// Web-shell paths pipelined at once: a bounded batch, so that a slow host holds few unanswered requests.
+const WEBSHELL_BATCH: usize = 16;
+
+async fn push_all(s: &mut Session<'_>, obs: &mut Observation, reqs: &[Req<'_>]) {
+    for ((name, path, _), r) in reqs.iter().zip(s.get_all(reqs, false).await) {
+        match r {
+            Ok(p) => obs.probes.push(p),
+            Err(f) => obs.probes.push(failed_probe(name, path, &f)),
+        }
     }
 }

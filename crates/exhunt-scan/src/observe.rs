@@ -124,50 +124,56 @@ pub const ANCHORS: &[&str] = &[
 const MAX_SNIPPETS: usize = 12;
 const SNIPPET: usize = 240;
 
-/// Title and snippets of a body.
+/// Title and snippets of a body, searched as bytes (a body is up to 256 KiB of anything, hostile hosts included):
+/// the snippets in anchor order, each anchor's matches in body order and not overlapping one another, as many as
+/// [`MAX_SNIPPETS`]; only the snippets and the title are decoded (lossily) as text.
 pub fn extract(body: &[u8]) -> (Option<String>, Vec<String>) {
-    let text = String::from_utf8_lossy(body);
-    let title = find_ci(&text, "<title").and_then(|i| {
-        let rest = &text[i..];
-        let start = rest.find('>')? + 1;
-        let end = find_ci(rest, "</title").unwrap_or(rest.len().min(start + 400));
-        let t: String = rest.get(start..end)?.split_whitespace().collect::<Vec<_>>().join(" ");
-        Some(t.chars().take(200).collect())
+    use memchr::memmem::Finder;
+    use std::sync::OnceLock;
+    static FINDERS: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
+    static TITLE: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    let finders = FINDERS.get_or_init(|| ANCHORS.iter().map(|a| Finder::new(a.as_bytes())).collect());
+    let title_ac = TITLE.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["<title", "</title"])
+            .expect("invariant: two short literals")
     });
-    let mut snippets = Vec::new();
-    for anchor in ANCHORS {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(anchor) {
-            let at = from + i;
-            let start = floor_char(&text, at.saturating_sub(SNIPPET / 3));
-            let end = floor_char(&text, (at + SNIPPET * 2 / 3).min(text.len()));
-            let s = text[start..end].replace(['\r', '\n'], " ");
+    let title = title_ac.find_iter(body).find(|m| m.pattern().as_usize() == 0).and_then(|m| {
+        let rest = &body[m.start()..];
+        let start = memchr::memchr(b'>', rest)? + 1;
+        let end = title_ac
+            .find_iter(rest)
+            .find(|c| c.pattern().as_usize() == 1)
+            .map(|c| c.start())
+            .unwrap_or(rest.len().min(start + 400));
+        let t = String::from_utf8_lossy(rest.get(start..end)?);
+        Some(t.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect())
+    });
+    let mut snippets: Vec<String> = Vec::new();
+    'anchors: for f in finders {
+        for at in f.find_iter(body) {
+            let start = char_start(body, at.saturating_sub(SNIPPET / 3));
+            let end = char_start(body, (at + SNIPPET * 2 / 3).min(body.len()));
+            let s = String::from_utf8_lossy(&body[start..end]).replace(['\r', '\n'], " ");
             if !snippets.contains(&s) {
                 snippets.push(s);
             }
-            from = at + anchor.len();
-            if snippets.len() >= MAX_SNIPPETS || from >= text.len() {
-                break;
+            if snippets.len() >= MAX_SNIPPETS {
+                break 'anchors;
             }
-        }
-        if snippets.len() >= MAX_SNIPPETS {
-            break;
         }
     }
     (title, snippets)
 }
 
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
+/// `i`, moved back to the start of the UTF-8 sequence it falls in (at most 3 bytes).
+fn char_start(b: &[u8], mut i: usize) -> usize {
+    let floor = i.saturating_sub(3);
+    while i > floor && i < b.len() && (b[i] & 0xC0) == 0x80 {
         i -= 1;
     }
     i
-}
-
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let h = hay.as_bytes();
-    let n = needle.as_bytes();
-    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Everything seen of one target.

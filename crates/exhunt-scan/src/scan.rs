@@ -97,10 +97,12 @@ pub fn from_line(line: &str) -> Result<Option<Observation>, String> {
     serde_json::from_value(env.data).map(Some).map_err(|e| e.to_string())
 }
 
-/// Opens the output for appending; with `resume`, reads what it holds first and cuts a torn last line.
-pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done), ScanError> {
+/// Opens the output for appending; with `resume`, reads what it holds first, cuts a torn last line, and counts
+/// what it holds (the [`Tally`] a resumed scan goes on from).
+pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done, Tally), ScanError> {
     let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
     let mut done = Done::default();
+    let mut tally = Tally::default();
     if resume && path.exists() {
         let f = std::fs::File::open(path).map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
         let mut r = std::io::BufReader::new(f);
@@ -113,18 +115,26 @@ pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done), S
                 break;
             }
             good_len += n as u64;
-            if let Ok(Some(o)) = from_line(line.trim_end()) {
-                match o.seq {
-                    Some(seq) => done.insert(seq),
-                    None => done.insert_blocked(o.ip, o.port),
+            if line.trim().is_empty() {
+                continue;
+            }
+            match from_line(line.trim_end()) {
+                Ok(Some(o)) => {
+                    tally.add(&o);
+                    match o.seq {
+                        Some(seq) => done.insert(seq),
+                        None => done.insert_blocked(o.ip, o.port),
+                    }
                 }
+                Ok(None) => {}
+                Err(_) => tally.bad_lines += 1,
             }
         }
         let f = std::fs::OpenOptions::new().write(true).open(path).map_err(werr)?;
         f.set_len(good_len).map_err(werr)?;
         let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(werr)?;
         f.seek(std::io::SeekFrom::End(0)).map_err(werr)?;
-        return Ok((f, done));
+        return Ok((f, done, tally));
     }
     if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false) {
         return Err(ScanError::Option {
@@ -136,7 +146,7 @@ pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done), S
         });
     }
     let f = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(werr)?;
-    Ok((f, done))
+    Ok((f, done, tally))
 }
 
 /// Counts of one run.
@@ -292,13 +302,19 @@ pub fn tally_file(path: &Path) -> Result<Tally, ScanError> {
     Ok(t)
 }
 
-/// `metadata.json`, written beside `--out` when a scan starts and again when it ends: what was run, with which
-/// knowledge base and blocklist, and what came of it.
+/// `metadata.json`, written in the folder of `--out` (or to `--metadata FILE`) when a scan starts and again when
+/// it ends: what was run, with which knowledge base and blocklist, and what came of it.
+///
+/// A metadata file belongs to one scan: one observations file, seed and shard. A scan never overwrites another's
+/// ([`check_metadata`], [`create_metadata`]), so shards writing to one folder need a `--metadata FILE` each.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metadata {
     pub tool: String,
     pub version: String,
+    /// The observations file (`--out`): its name when it is in the metadata file's folder, else its absolute path
+    /// ([`observations_ref`]).
+    pub observations: String,
     /// The same hash `exhunt hunt` reports for the knowledge base it used.
     pub kb_hash: String,
     pub seed: u64,
@@ -337,21 +353,102 @@ pub struct TargetCounts {
     pub scanned: u64,
     /// Skipped in the last run because the file already held them.
     pub resumed_skipped: u64,
+    /// Host names that gave no address in the last run, with why: never scanned, so in no observation.
+    pub unresolved: std::collections::BTreeMap<String, String>,
 }
 
-/// The metadata file of an observations file: `scan.jsonl` → `scan.metadata.json`, in the same folder.
+/// The default metadata file of an observations file: `metadata.json` in its folder.
 pub fn metadata_path(out: &Path) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scan".into());
-    out.with_file_name(format!("{stem}.metadata.json"))
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("metadata.json"),
+        _ => PathBuf::from("metadata.json"),
+    }
+}
+
+/// How a metadata file names its observations file: the file name when both are in one folder (so the folder can
+/// be moved), else the absolute path.
+pub fn observations_ref(out: &Path, metadata: &Path) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (out, metadata) = (absolute(out), absolute(metadata));
+    match out.file_name() {
+        Some(name) if out.parent() == metadata.parent() => name.to_string_lossy().into_owned(),
+        _ => out.display().to_string(),
+    }
+}
+
+/// What tells `old` from the metadata of the scan of `observations`, `seed` and `shard`; `None` when it is that
+/// same scan (a resumed or restarted run).
+fn differs(old: &Metadata, observations: &str, seed: u64, shard: &str) -> Option<String> {
+    let mut d = Vec::new();
+    if old.observations != observations {
+        d.push(format!("observations `{}`, not `{observations}`", old.observations));
+    }
+    if old.seed != seed {
+        d.push(format!("seed {}, not {seed}", old.seed));
+    }
+    if old.shard != shard {
+        d.push(format!("shard {}, not {shard}", old.shard));
+    }
+    (!d.is_empty()).then(|| d.join("; "))
+}
+
+/// Checks that `path` may hold the metadata of the scan of `observations` ([`observations_ref`]), `seed` and
+/// `shard`: absent, or that same scan's (returned, so that a resumed scan keeps its first start and counts its
+/// resumes). Another scan's metadata, or a file that is not scan metadata, is [`ScanError::MetadataTaken`].
+pub fn check_metadata(path: &Path, observations: &str, seed: u64, shard: &str) -> Result<Option<Metadata>, ScanError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ScanError::Read { path: path.to_path_buf(), source }),
+    };
+    let taken = |differs: String| ScanError::MetadataTaken { path: path.to_path_buf(), differs };
+    let old: Metadata =
+        serde_json::from_str(&text).map_err(|e| taken(format!("not readable as this version's scan metadata: {e}")))?;
+    match differs(&old, observations, seed, shard) {
+        None => Ok(Some(old)),
+        Some(d) => Err(taken(d)),
+    }
+}
+
+/// A temporary file beside `path`, of this process.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "metadata.json".into());
+    name.push(format!(".{}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn metadata_text(path: &Path, m: &Metadata) -> Result<String, ScanError> {
+    let mut text = serde_json::to_string_pretty(m)
+        .map_err(|e| ScanError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes the first metadata of a run. An absent file is created whole in one step (a hard link to a temporary
+/// file written first), so that of two scans starting at once in one folder only one takes it; a present one must
+/// be this scan's ([`check_metadata`]) and is replaced.
+pub fn create_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
+    let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
+    let tmp = tmp_path(path);
+    std::fs::write(&tmp, metadata_text(path, m)?).map_err(werr)?;
+    if std::fs::hard_link(&tmp, path).is_ok() {
+        let _ = std::fs::remove_file(&tmp);
+        return Ok(());
+    }
+    // Present: checked. Another error (a file system without hard links): checked too, then renamed, which leaves
+    // a moment in which a second scan could take the file as well.
+    if let Err(e) = check_metadata(path, &m.observations, m.seed, &m.shard) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(werr)
 }
 
 /// Writes `metadata.json` whole (a temporary file renamed over it, so a kill never leaves half a file).
 pub fn write_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
     let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
-    let tmp = path.with_extension("json.tmp");
-    let mut text = serde_json::to_string_pretty(m).map_err(|e| werr(std::io::Error::other(e)))?;
-    text.push('\n');
-    std::fs::write(&tmp, text).map_err(werr)?;
+    let tmp = tmp_path(path);
+    std::fs::write(&tmp, metadata_text(path, m)?).map_err(werr)?;
     std::fs::rename(&tmp, path).map_err(werr)
 }
 
@@ -374,5 +471,80 @@ fn blocked(t: crate::target::Target) -> Observation {
         tls: None,
         probes: Vec::new(),
         fingerprint: None,
+    }
+}
+
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+
+    fn meta(observations: &str, seed: u64, shard: &str) -> Metadata {
+        Metadata {
+            tool: "exhunt".into(),
+            version: "0".into(),
+            observations: observations.into(),
+            kb_hash: String::new(),
+            seed,
+            shard: shard.into(),
+            ports: vec![443],
+            rate: 0,
+            per_host_rate: 0,
+            concurrency: 1,
+            webshells: false,
+            allow_reserved: false,
+            blocklist_hash: String::new(),
+            blocklist_entries: 0,
+            start: "2026-01-01T00:00:00Z".into(),
+            end: None,
+            resumes: 0,
+            targets: TargetCounts::default(),
+            results: Tally::default(),
+        }
+    }
+
+    #[test]
+    fn metadata_json_sits_in_the_folder_of_out() {
+        assert_eq!(metadata_path(Path::new("/data/scan/obs.jsonl")), Path::new("/data/scan/metadata.json"));
+        assert_eq!(metadata_path(Path::new("obs.jsonl")), Path::new("metadata.json"));
+        let dir = tempfile::tempdir().expect("tmp");
+        let (out, mp) = (dir.path().join("a.jsonl"), dir.path().join("metadata.json"));
+        assert_eq!(observations_ref(&out, &mp), "a.jsonl");
+        let elsewhere = dir.path().join("meta").join("shard0.json");
+        assert_eq!(observations_ref(&out, &elsewhere), out.display().to_string());
+    }
+
+    #[test]
+    fn a_scan_never_takes_another_scans_metadata() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mp = dir.path().join("metadata.json");
+        let first = meta("shard0.jsonl", 7, "0/2");
+        create_metadata(&mp, &first).expect("absent: created");
+        assert_eq!(check_metadata(&mp, "shard0.jsonl", 7, "0/2").expect("same scan"), Some(first.clone()));
+        // The same scan again (resumed or restarted): replaced.
+        let mut again = first.clone();
+        again.resumes = 1;
+        create_metadata(&mp, &again).expect("same scan");
+        assert_eq!(read_metadata(&mp).expect("read").resumes, 1);
+        // Another shard, seed or observations file: refused, the file untouched.
+        for other in [meta("shard1.jsonl", 7, "1/2"), meta("shard0.jsonl", 8, "0/2"), meta("b.jsonl", 7, "0/2")] {
+            match create_metadata(&mp, &other) {
+                Err(ScanError::MetadataTaken { path, differs }) => {
+                    assert_eq!(path, mp);
+                    assert!(!differs.is_empty());
+                }
+                r => panic!("{other:?}: {r:?}"),
+            }
+            assert_eq!(read_metadata(&mp), Some(again.clone()));
+        }
+        let msg = create_metadata(&mp, &meta("shard1.jsonl", 7, "1/2")).expect_err("taken").to_string();
+        assert!(msg.contains("shard 0/2, not 1/2") && msg.contains("--metadata FILE"), "{msg}");
+        // A file that is not scan metadata is not overwritten either.
+        std::fs::write(&mp, "{}").expect("write");
+        assert!(matches!(create_metadata(&mp, &first), Err(ScanError::MetadataTaken { .. })));
+        assert_eq!(std::fs::read_to_string(&mp).expect("read"), "{}");
+        // No temporary file is left behind.
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(names, ["metadata.json"]);
     }
 }

@@ -1,11 +1,24 @@
 //! Targets: addresses, CIDR ranges (IPv4 and IPv6), host names and files of them, crossed with ports, walked in a
 //! seeded permuted order ([`crate::permute`]), sharded, with the blocklist applied before anything else.
+//!
+//! Host names are collected while the targets are parsed and resolved afterwards, all together
+//! ([`TargetSet::resolve`]: at most [`RESOLVE_CONCURRENCY`] lookups at once, each under a deadline), before the walk
+//! is built. A resolved name takes its place in the list where it was named, so the walk is the one the same
+//! addresses given directly would make; every address it has is an explicit target (a blocked one is reported). A
+//! name that does not resolve is an [`Unresolved`]: not a target, since it has no address to scan.
 
 use crate::blocklist::Blocklist;
 use crate::error::ScanError;
 use crate::permute::Cycle;
-use std::net::{IpAddr, Ipv6Addr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
+use std::time::Duration;
+
+/// Host names looked up at once by default.
+pub const RESOLVE_CONCURRENCY: usize = 64;
+
+/// Time for one name's lookup by default.
+pub const RESOLVE_DEADLINE: Duration = Duration::from_secs(5);
 
 /// An address range in the IPv6 space (IPv4 as `::ffff:a.b.c.d`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +91,44 @@ pub struct TargetSet {
     /// Prefix sums of `entries[i].len`.
     starts: Vec<u64>,
     total_addrs: u64,
+    /// Host names waiting for [`TargetSet::resolve`], each with its place: the number of entries before it.
+    pending: Vec<(usize, String)>,
+}
+
+/// A host name that gave no address: reported to the user, never scanned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    /// The name, lower case.
+    pub name: String,
+    pub reason: Unresolvable,
+}
+
+/// Why a name gave no address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unresolvable {
+    /// The resolver failed (no such name, no answer, no resolver): its message.
+    Lookup(String),
+    /// The resolver answered without an address.
+    NoAddress,
+    /// No answer within the deadline.
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for Unresolvable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unresolvable::Lookup(e) => write!(f, "cannot resolve: {e}"),
+            Unresolvable::NoAddress => f.write_str("the name has no address"),
+            Unresolvable::Timeout(d) => write!(f, "no answer from the resolver within {} s", d.as_secs_f64()),
+        }
+    }
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}", self.name, self.reason)
+    }
 }
 
 /// The largest range one entry may hold (an IPv6 /88 or larger is refused).
@@ -88,7 +139,7 @@ impl TargetSet {
         TargetSet { ports, ..TargetSet::default() }
     }
 
-    /// Adds one target string: an address, a CIDR range or a host name (resolved now, every address).
+    /// Adds one target string: an address, a CIDR range or a host name (kept for [`TargetSet::resolve`]).
     pub fn add(&mut self, s: &str) -> Result<(), ScanError> {
         let s = s.trim();
         let err = |reason: String| ScanError::Target { target: s.to_string(), reason };
@@ -104,17 +155,77 @@ impl TargetSet {
         if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
             return Err(err("not an address, a CIDR range or a host name".into()));
         }
-        let addrs = (s, 0).to_socket_addrs().map_err(|e| err(format!("cannot resolve: {e}")))?;
-        let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
-        ips.sort();
-        ips.dedup();
-        if ips.is_empty() {
-            return Err(err("the name has no address".into()));
-        }
-        for ip in ips {
-            self.push(Entry { first: ip_to_u128(ip), len: 1, name: Some(s.to_ascii_lowercase()), explicit: true });
-        }
+        self.pending.push((self.entries.len(), s.to_ascii_lowercase()));
         Ok(())
+    }
+
+    /// Host names added and not resolved yet.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Resolves every host name added so far, `concurrency` lookups at once, each given `deadline`; a name named
+    /// twice is looked up once. Every address of a name becomes an explicit target in the name's place. Returns
+    /// the names that gave no address, in the order they were named.
+    ///
+    /// A lookup past its deadline is abandoned, but the system resolver's thread behind it runs on until the
+    /// resolver gives up (`getaddrinfo` cannot be cancelled).
+    pub async fn resolve(&mut self, concurrency: usize, deadline: Duration) -> Vec<Unresolved> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let mut names: Vec<&str> = pending.iter().map(|(_, n)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut lookups = tokio::task::JoinSet::new();
+        for (i, name) in names.iter().enumerate() {
+            let permit = sem.clone().acquire_owned().await.expect("invariant: the semaphore is never closed");
+            let name = name.to_string();
+            lookups.spawn(async move {
+                let r = lookup(&name, deadline).await;
+                drop(permit);
+                (i, r)
+            });
+        }
+        let mut results: Vec<Option<Result<Vec<IpAddr>, Unresolvable>>> = vec![None; names.len()];
+        while let Some(joined) = lookups.join_next().await {
+            match joined {
+                Ok((i, r)) => results[i] = Some(r),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        let result_of = |name: &str| {
+            let i = names.binary_search(&name).expect("invariant: every pending name was looked up");
+            results[i].as_ref().expect("invariant: every lookup was joined")
+        };
+        // Rebuild the list with each name's addresses in its place.
+        let old = std::mem::take(&mut self.entries);
+        (self.starts, self.total_addrs) = (Vec::new(), 0);
+        let mut unresolved = Vec::new();
+        let mut names_at = pending.iter().peekable();
+        for (at, entry) in old.into_iter().map(Some).chain([None]).enumerate() {
+            while let Some((_, name)) = names_at.next_if(|(place, _)| *place == at) {
+                match result_of(name) {
+                    Ok(ips) => {
+                        for ip in ips {
+                            self.push(Entry {
+                                first: ip_to_u128(*ip),
+                                len: 1,
+                                name: Some(name.clone()),
+                                explicit: true,
+                            });
+                        }
+                    }
+                    Err(reason) => unresolved.push(Unresolved { name: name.clone(), reason: reason.clone() }),
+                }
+            }
+            if let Some(e) = entry {
+                self.push(e);
+            }
+        }
+        unresolved
     }
 
     /// Adds every line of a file (`#` starts a comment).
@@ -214,6 +325,12 @@ impl<'a> ShardIter<'a> {
         if workers == 0 || worker >= workers {
             return Err(ScanError::Option { name: "workers", reason: format!("{worker} of {workers}") });
         }
+        if !set.pending.is_empty() {
+            return Err(ScanError::Option {
+                name: "targets",
+                reason: format!("{} host names not resolved: call `TargetSet::resolve` first", set.pending.len()),
+            });
+        }
         let cycle = Cycle::new(set.len(), seed)?;
         let walk = cycle.walk(shard + shards * worker, shards * workers);
         Ok(ShardIter { set, block, walk, seq: 0, seq_step: 1, blocked: 0 })
@@ -237,6 +354,28 @@ impl Iterator for ShardIter<'_> {
             return Some(Item::Scan { seq, target });
         }
         None
+    }
+}
+
+/// The addresses of one name, sorted, or why there are none.
+async fn lookup(name: &str, deadline: Duration) -> Result<Vec<IpAddr>, Unresolvable> {
+    settle(tokio::net::lookup_host((name, 0)), deadline).await
+}
+
+/// A lookup's answer under its deadline.
+async fn settle<I: Iterator<Item = std::net::SocketAddr>>(
+    lookup: impl Future<Output = std::io::Result<I>>,
+    deadline: Duration,
+) -> Result<Vec<IpAddr>, Unresolvable> {
+    match tokio::time::timeout(deadline, lookup).await {
+        Err(_) => Err(Unresolvable::Timeout(deadline)),
+        Ok(Err(e)) => Err(Unresolvable::Lookup(e.to_string())),
+        Ok(Ok(addrs)) => {
+            let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+            ips.sort_unstable();
+            ips.dedup();
+            if ips.is_empty() { Err(Unresolvable::NoAddress) } else { Ok(ips) }
+        }
     }
 }
 
@@ -282,6 +421,61 @@ mod tests {
         assert!(t.add("10.0.0.0/33").is_err());
         assert!(t.add("2001:db8::/8").is_err());
         assert!(t.add("bad name!").is_err());
+    }
+
+    #[tokio::test]
+    async fn names_resolve_together_in_their_place_and_the_blocklist_still_applies() {
+        let mut t = TargetSet::new(vec![443, 8443]);
+        t.add("192.0.2.1").expect("address");
+        t.add("LOCALHOST").expect("name"); // resolves through /etc/hosts, no network
+        t.add("198.51.100.0/31").expect("range");
+        t.add("exhunt-test.invalid").expect("name"); // RFC 6761: never resolves
+        t.add("localhost").expect("the same name again");
+        assert_eq!((t.pending(), t.len()), (3, 6), "names wait for `resolve`");
+        let block = Blocklist::new(false);
+        assert!(ShardIter::new(&t, &block, 1, 0, 1).is_err(), "a walk over unresolved names");
+
+        let unresolved = t.resolve(RESOLVE_CONCURRENCY, RESOLVE_DEADLINE).await;
+        assert_eq!(unresolved.len(), 1, "{unresolved:?}");
+        assert_eq!(unresolved[0].name, "exhunt-test.invalid");
+        assert!(matches!(unresolved[0].reason, Unresolvable::Lookup(_) | Unresolvable::Timeout(_)), "{unresolved:?}");
+        assert_eq!(t.pending(), 0);
+        // In the order named: the address, localhost's addresses, the range, localhost's addresses again.
+        let local: Vec<&Entry> = t.entries.iter().filter(|e| e.name.is_some()).collect();
+        assert!(!local.is_empty() && local.len().is_multiple_of(2), "{:?}", t.entries);
+        let n = local.len() / 2;
+        assert!(local.iter().all(|e| e.name.as_deref() == Some("localhost") && e.explicit && e.len == 1));
+        assert!(local.iter().any(|e| u128_to_ip(e.first) == IpAddr::from([127, 0, 0, 1])), "{local:?}");
+        assert_eq!(t.entries[0].first, ip_to_u128(IpAddr::from([192, 0, 2, 1])));
+        assert_eq!(t.entries[1 + n].len, 2, "the range keeps its place after the name's addresses");
+        assert_eq!(t.len(), (1 + 2 + 2 * n as u64) * 2);
+
+        // The blocklist applies to the name's addresses as to any address: reported blocked, with the name.
+        let items: Vec<Item> = ShardIter::new(&t, &block, 1, 0, 1).expect("walk").collect();
+        let blocked: Vec<&Target> =
+            items.iter().filter_map(|i| if let Item::Blocked(t) = i { Some(t) } else { None }).collect();
+        let named: Vec<&&Target> = blocked.iter().filter(|t| t.name.is_some()).collect();
+        assert_eq!(named.len(), 2 * n * 2, "{items:?}");
+        assert!(named.iter().all(|t| t.name.as_deref() == Some("localhost") && t.ip.is_loopback()), "{named:?}");
+        assert!(!items.iter().any(|i| matches!(i, Item::Scan { .. })), "every address here is reserved: {items:?}");
+        let open = Blocklist::new(true);
+        let scanned = ShardIter::new(&t, &open, 1, 0, 1).expect("walk").filter(|i| matches!(i, Item::Scan { .. }));
+        assert_eq!(scanned.count() as u64, t.len());
+    }
+
+    #[tokio::test]
+    async fn a_lookup_past_its_deadline_is_a_timeout_and_an_empty_answer_no_address() {
+        type Answer = std::io::Result<std::vec::IntoIter<std::net::SocketAddr>>;
+        let deadline = Duration::from_millis(10);
+        let never = std::future::pending::<Answer>();
+        assert_eq!(settle(never, deadline).await, Err(Unresolvable::Timeout(deadline)));
+        let empty = async { Answer::Ok(Vec::new().into_iter()) };
+        assert_eq!(settle(empty, deadline).await, Err(Unresolvable::NoAddress));
+        let twice = "[2001:db8::1]:0 192.0.2.1:0 [2001:db8::1]:0".split(' ').map(|a| a.parse().expect("addr"));
+        let answer = async { Answer::Ok(twice.collect::<Vec<_>>().into_iter()) };
+        let want: Vec<IpAddr> = vec![IpAddr::from([192, 0, 2, 1]), "2001:db8::1".parse().expect("ip")];
+        assert_eq!(settle(answer, deadline).await, Ok(want));
+        assert_eq!(Unresolvable::Timeout(Duration::from_secs(5)).to_string(), "no answer from the resolver within 5 s");
     }
 
     #[test]

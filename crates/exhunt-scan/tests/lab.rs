@@ -4,6 +4,7 @@ use exhunt_kb::Kb;
 use exhunt_lab::serve::{self, Bind, Hostile, Kind, Range, ServeOptions};
 use exhunt_scan::http::{Limits, tls_config};
 use exhunt_scan::ladder::LadderConfig;
+use exhunt_scan::rate::HostLimiter;
 use exhunt_scan::scan::{Done, ScanOptions, from_line, open_output, run};
 use exhunt_scan::{Blocklist, Observation, TargetSet};
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ fn options(seed: u64) -> ScanOptions {
         ladder: LadderConfig {
             limits: limits(),
             tls: tls_config(),
-            per_host_gap: Duration::ZERO,
+            per_host: Arc::new(HostLimiter::unlimited()),
             webshells: false,
             seed,
         },
@@ -51,7 +52,8 @@ async fn scan_lab(range: &str, port: u16, seed: u64, webshells: bool) -> (Vec<Ob
     targets.add(range).expect("range");
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("obs.jsonl");
-    let (file, done) = open_output(&path, false).expect("open");
+    let (file, done, before) = open_output(&path, false).expect("open");
+    assert_eq!(before, exhunt_scan::scan::Tally::default());
     let mut opts = options(seed);
     opts.ladder.webshells = webshells;
     let summary = run(
@@ -167,8 +169,11 @@ async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
     cut.push('\n');
     cut.push_str(&lines[100][..lines[100].len() / 2]);
     std::fs::write(&path, cut).expect("write");
-    let (file, done) = open_output(&path, true).expect("resume");
+    let (file, done, before) = open_output(&path, true).expect("resume");
     assert_eq!(done.count(), 100);
+    // The count a resumed scan goes on from is what the (cut) file holds, read the same way as `tally_file`.
+    assert_eq!(before.observations, 100);
+    assert_eq!(before, exhunt_scan::scan::tally_file(&path).expect("tally"));
     let mut targets = TargetSet::new(vec![lab.port]);
     targets.add(&range).expect("range");
     let summary = run(

@@ -215,7 +215,7 @@ pub struct ScanArgs {
     /// New targets per second, all shards of this process together (0: no limit)
     #[arg(long, default_value_t = 1000)]
     pub rate: u64,
-    /// Requests per second to one host (0: no limit)
+    /// Requests per second to one IP address, all its ports and targets together (0: no limit)
     #[arg(long, default_value_t = 20)]
     pub per_host_rate: u64,
     /// Targets in flight at once
@@ -233,6 +233,10 @@ pub struct ScanArgs {
     /// Continue the scan whose observations are in `--out`: nothing lost, nothing repeated
     #[arg(long)]
     pub resume: bool,
+    /// Write the scan's metadata to this file (default: `metadata.json` in the folder of `--out`); shards that
+    /// write to one folder need one each, and `--resume` needs the same again
+    #[arg(long, value_name = "FILE", requires = "out")]
+    pub metadata: Option<PathBuf>,
     /// Also probe the public web-shell paths, against a per-host soft-404 baseline (bare GETs only)
     #[arg(long)]
     pub webshells: bool,

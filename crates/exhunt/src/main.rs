@@ -7,6 +7,11 @@ mod exit;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's allocator: the scanner and the lab allocate per request from many threads, and
+/// glibc's arena locks and consolidation were about a tenth of their CPU (`bench/scan_vs_nmap.sh`, perf).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -204,11 +204,11 @@ fn scanning_the_lab_gives_its_truth_and_detect_replays_it() {
     }
     assert!(kinds.len() >= 4, "the lab range covers too few kinds: {kinds:?}");
 
-    // metadata.json beside --out.
-    let meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("obs.metadata.json")).expect("metadata"))
-            .expect("json");
+    // metadata.json in the folder of --out.
+    let meta_path = dir.path().join("metadata.json");
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("metadata")).expect("json");
     assert_eq!(meta["tool"], "exhunt");
+    assert_eq!(meta["observations"], "obs.jsonl");
     assert_eq!(meta["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(meta["seed"], 7);
     assert_eq!(meta["shard"], "0/1");
@@ -287,11 +287,23 @@ fn scanning_the_lab_gives_its_truth_and_detect_replays_it() {
         assert_eq!(one.status.code(), Some(1));
         let text = String::from_utf8(one.stdout).expect("utf-8");
         assert!(text.lines().nth(1).is_some_and(|r| r.contains(&format!(",{addr},tcp,"))), "{text}");
-        // With --out, the observations go to the file and the CSV (of the whole file) to stdout.
+        // With --out, the observations go to the file and the CSV (of the whole file) to stdout. Another scan in
+        // the same folder: the first scan's metadata.json is not taken; it needs its own `--metadata`.
         let out2 = dir.path().join("one.jsonl");
+        let meta_before = std::fs::read(&meta_path).expect("metadata");
         args.extend(["--out".to_string(), out2.display().to_string()]);
+        let taken = exhunt().args(&args).timeout(Duration::from_secs(60)).output().expect("scan csv --out");
+        assert_eq!(taken.status.code(), Some(3), "{}", String::from_utf8_lossy(&taken.stderr));
+        let stderr = String::from_utf8_lossy(&taken.stderr);
+        assert!(stderr.contains("`--metadata FILE`") && stderr.contains("observations `obs.jsonl`"), "{stderr}");
+        assert!(!out2.exists(), "a refused scan created its observations file");
+        assert_eq!(std::fs::read(&meta_path).expect("metadata"), meta_before, "another scan's metadata changed");
+        let meta2 = dir.path().join("one.metadata.json");
+        args.extend(["--metadata".to_string(), meta2.display().to_string()]);
         let two = exhunt().args(&args).timeout(Duration::from_secs(60)).output().expect("scan csv --out");
         assert_eq!(two.status.code(), Some(1));
+        let m2: Value = serde_json::from_str(&std::fs::read_to_string(&meta2).expect("metadata")).expect("json");
+        assert_eq!((m2["observations"].as_str(), m2["results"]["observations"].as_u64()), (Some("one.jsonl"), Some(1)));
         assert_eq!(String::from_utf8(two.stdout).expect("utf-8").lines().count(), text.lines().count());
         assert_eq!(observations(&out2).len(), 1);
     }
@@ -350,8 +362,9 @@ fn resume_after_kill_9_loses_no_target_and_repeats_none() {
         assert_matches_truth(addr, &seen[addr], t, false);
     }
     let meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("obs.metadata.json")).expect("metadata"))
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("metadata.json")).expect("metadata"))
             .expect("json");
+    assert_eq!(meta["observations"], "obs.jsonl");
     assert_eq!(meta["resumes"], 1);
     assert_eq!(meta["results"]["observations"], 64);
     assert_eq!(meta["targets"]["resumed_skipped"], before);
@@ -422,4 +435,122 @@ fn exit_codes_clean_blocked_errors_and_usage() {
         assert_eq!(out.status.code(), Some(3), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     assert_eq!(std::fs::read_to_string(&used).expect("read"), "x\n", "a scan overwrote observations without --resume");
+}
+
+/// A loopback address of this test run, on which nothing listens.
+fn quiet_net() -> String {
+    format!("127.{}.{}.12/30", 230 + std::process::id() % 20, std::process::id() % 250)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+}
+
+#[test]
+fn shards_in_one_folder_need_their_own_metadata_and_resume_finds_it() {
+    let port = free_port().to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = quiet_net();
+    let shard = |i: u32, extra: &[&str]| {
+        let out = dir.path().join(format!("shard{i}.jsonl"));
+        let mut args: Vec<String> = ["scan", &net, "-p", &port, "--allow-reserved", "--no-progress", "--rate", "0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--connect-timeout".into(), "2".into(), "--shard".into(), format!("{i}/2"), "--out".into()]);
+        args.push(out.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        exhunt().args(&args).timeout(Duration::from_secs(60)).output().expect("scan")
+    };
+    let meta_path = dir.path().join("metadata.json");
+    let first = shard(0, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let m0 = read_json(&meta_path);
+    assert_eq!((m0["shard"].as_str(), m0["observations"].as_str()), (Some("0/2"), Some("shard0.jsonl")));
+    assert_eq!(m0["targets"]["unresolved"], serde_json::json!({}));
+
+    // Shard 1 into the same folder: refused (exit 3), nothing written, shard 0's metadata untouched.
+    let before = std::fs::read(&meta_path).expect("metadata");
+    let second = shard(1, &[]);
+    assert_eq!(second.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("metadata.json") && stderr.contains("shard 0/2, not 1/2"), "{stderr}");
+    assert!(stderr.contains("`--metadata FILE`"), "{stderr}");
+    assert!(!dir.path().join("shard1.jsonl").exists());
+    assert_eq!(std::fs::read(&meta_path).expect("metadata"), before);
+    // With its own --metadata it runs; a resume must name it again, and finds it.
+    let m1_path = dir.path().join("shard1.metadata.json");
+    let m1 = m1_path.display().to_string();
+    let second = shard(1, &["--metadata", &m1]);
+    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
+    let m1_start = read_json(&m1_path)["start"].clone();
+    assert!(m1_start.is_string());
+    assert_eq!(shard(1, &["--resume"]).status.code(), Some(3), "a resume of shard 1 took shard 0's metadata.json");
+    let resumed = shard(1, &["--metadata", &m1, "--resume"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let m1 = read_json(&m1_path);
+    assert_eq!((m1["shard"].as_str(), m1["resumes"].as_u64()), (Some("1/2"), Some(1)));
+    assert_eq!(m1["start"], m1_start);
+    // Shard 0 resumed: its metadata.json, updated in place.
+    let resumed = shard(0, &["--resume"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let m0_again = read_json(&meta_path);
+    assert_eq!(m0_again["resumes"], 1);
+    assert_eq!(m0_again["start"], m0["start"], "a resumed scan keeps its first start");
+    // Together the shards hold every target once (4 addresses, nothing listening).
+    let mut ips = BTreeSet::new();
+    for i in 0..2 {
+        for o in observations(&dir.path().join(format!("shard{i}.jsonl"))) {
+            assert_eq!(o["status"], "refused", "{o}");
+            assert!(ips.insert(o["ip"].as_str().expect("ip").to_string()), "{o} twice");
+        }
+    }
+    assert_eq!(ips.len(), 4);
+    // `--metadata` describes an observations file: without `--out` it is a usage error.
+    let alone = exhunt().args(["scan", "192.0.2.1", "--metadata", "m.json"]).output().expect("run");
+    assert_eq!(alone.status.code(), Some(3));
+}
+
+#[test]
+fn host_names_resolve_and_one_that_does_not_is_reported() {
+    let port = free_port().to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("obs.jsonl");
+    // `localhost` resolves through /etc/hosts; a name under `.invalid` never resolves (RFC 6761).
+    let run = exhunt()
+        .args(["scan", "localhost", "exhunt-test.invalid", "-p", &port, "--allow-reserved", "--no-progress"])
+        .args(["--connect-timeout", "2", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("scan");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "a name that gave no address is an error: {stderr}");
+    assert!(stderr.contains("target `exhunt-test.invalid` not scanned"), "{stderr}");
+    let obs = observations(&out);
+    assert!(!obs.is_empty());
+    for o in &obs {
+        assert_eq!((o["name"].as_str(), o["status"].as_str()), (Some("localhost"), Some("refused")), "{o}");
+        assert!(o["ip"].as_str().expect("ip").parse::<std::net::IpAddr>().expect("ip").is_loopback(), "{o}");
+    }
+    assert!(obs.iter().any(|o| o["ip"] == "127.0.0.1"));
+    let meta = read_json(&dir.path().join("metadata.json"));
+    let unresolved = meta["targets"]["unresolved"].as_object().expect("unresolved");
+    assert_eq!(unresolved.keys().collect::<Vec<_>>(), ["exhunt-test.invalid"]);
+    assert_eq!(meta["targets"]["space"], obs.len() as u64);
+
+    // The blocklist applies to a name's addresses as to addresses given directly: blocked, nothing sent.
+    let run = exhunt().args(["scan", "localhost", "-p", &port, "--no-progress"]).output().expect("scan");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8(run.stdout).expect("utf-8");
+    assert!(!text.is_empty());
+    for line in text.lines() {
+        let o: Value = serde_json::from_str(line).expect("observation");
+        assert_eq!((o["data"]["name"].as_str(), o["data"]["status"].as_str()), (Some("localhost"), Some("blocked")));
+    }
+
+    // Only names, none resolving: nothing to scan, a usage error.
+    let run = exhunt().args(["scan", "exhunt-test.invalid", "--no-progress"]).output().expect("scan");
+    assert_eq!(run.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no host name resolved"));
 }

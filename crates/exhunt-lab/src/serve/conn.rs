@@ -102,22 +102,29 @@ impl Response {
         self.header("Content-Type", "text/html; charset=utf-8")
     }
     fn bytes(&self, close: bool) -> Vec<u8> {
-        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason).into_bytes();
+        let mut out = Vec::new();
+        self.write_to(&mut out, close);
+        out
+    }
+    fn write_to(&self, out: &mut Vec<u8>, close: bool) {
+        use std::io::Write as _;
+        let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, self.reason);
         for (k, v) in &self.headers {
-            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+            let _ = write!(out, "{k}: {v}\r\n");
         }
-        out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
+        let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
         if close {
             out.extend_from_slice(b"Connection: close\r\n");
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
-        out
     }
 }
 
 async fn serve_http<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, host: &Host, shared: &Shared) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
+    // Answers to pipelined requests go out together: one TLS write for every request already read.
+    let mut out = Vec::new();
     while let Some(req) = read_request(&mut s, &mut buf).await {
         if let Some(h) = host.hostile {
             return hostile(&mut s, h, &req, shared).await;
@@ -128,13 +135,18 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, host: &Host, sh
             Kind::Nginx => nginx(&req),
             _ => iis(&req),
         };
-        s.write_all(&resp.bytes(req.close)).await?;
-        s.flush().await?;
+        resp.write_to(&mut out, req.close);
+        if req.close || find_head_end(&buf).is_none() {
+            s.write_all(&out).await?;
+            s.flush().await?;
+            out.clear();
+        }
         if req.close {
+            let _ = s.shutdown().await;
             break;
         }
     }
-    let _ = s.shutdown().await;
+    // At the end of the stream the client has gone: no close_notify into a closed socket.
     Ok(())
 }
 
@@ -278,9 +290,13 @@ async fn hostile<S: AsyncWrite + Unpin>(s: &mut S, h: Hostile, req: &Request, sh
         }
         Hostile::EndlessBody => {
             s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body>").await?;
-            let chunk = vec![b'A'; 16 * 1024];
+            // Endless, but paced (64 KiB a millisecond at most): a scanner meets its body cap within milliseconds,
+            // and the lab does not spend its CPU filling socket buffers with megabytes nobody will read.
+            let chunk = vec![b'A'; 64 * 1024];
             loop {
                 s.write_all(&chunk).await?;
+                s.flush().await?;
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
         Hostile::GzipBomb => {

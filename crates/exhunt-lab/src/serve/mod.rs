@@ -144,7 +144,9 @@ pub(crate) struct Shared {
     catalog: Catalog,
     key: rcgen::KeyPair,
     signing: Arc<dyn rustls::sign::SigningKey>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
+    /// The server configuration every connection starts from (built once: building one per connection allocated
+    /// a session cache only to drop it); a connection swaps in its host's certificate.
+    template: rustls::ServerConfig,
     /// 16 MiB of zeros, gzipped (64 times the scanner's body cap).
     bomb: &'static [u8],
 }
@@ -157,15 +159,30 @@ impl Shared {
         params.distinguished_name.push(rcgen::DnType::OrganizationName, "exhunt lab");
         let cert = params.self_signed(&self.key).map_err(|e| cert_err(&e))?;
         let ck = CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], self.signing.clone());
-        let mut config = rustls::ServerConfig::builder_with_provider(self.provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| cert_err(&e))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(OneCert(Arc::new(ck))));
-        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-        config.send_tls13_tickets = 0;
+        let mut config = self.template.clone();
+        config.cert_resolver = Arc::new(OneCert(Arc::new(ck)));
         Ok(Arc::new(config))
     }
+}
+
+/// The lab's server configuration, without its certificate: no session storage and no tickets (the scanner meets
+/// each host once and must see each host's own certificate).
+fn server_template(provider: Arc<rustls::crypto::CryptoProvider>) -> Result<rustls::ServerConfig, ServeError> {
+    #[derive(Debug)]
+    struct NoCert;
+    impl rustls::server::ResolvesServerCert for NoCert {
+        fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            None
+        }
+    }
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Cert(e.to_string()))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(NoCert));
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    Ok(config)
 }
 
 /// Resolves every handshake to the one certificate of the connection's host.
@@ -228,7 +245,8 @@ pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, Se
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let signing = provider.key_provider.load_private_key(der).map_err(|e| ServeError::Cert(e.to_string()))?;
     let bomb = gzip_bomb();
-    let shared = Arc::new(Shared { seed: opts.seed, catalog, key, signing, provider, bomb });
+    let template = server_template(provider)?;
+    let shared = Arc::new(Shared { seed: opts.seed, catalog, key, signing, template, bomb });
     let loopback = match opts.bind {
         Bind::Loopback => true,
         Bind::PerAddress => false,

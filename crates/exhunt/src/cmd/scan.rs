@@ -4,13 +4,14 @@ use crate::cli::{LabServeArgs, ScanArgs};
 use crate::exit::{Code, UsageError};
 use exhunt_scan::http::{Limits, tls_config};
 use exhunt_scan::ladder::LadderConfig;
+use exhunt_scan::rate::HostLimiter;
 use exhunt_scan::scan::{
-    Metadata, ScanOptions, Tally, TargetCounts, from_line, metadata_path, open_output, read_metadata, run, tally_file,
-    write_metadata,
+    Metadata, ScanOptions, Tally, TargetCounts, check_metadata, create_metadata, from_line, metadata_path,
+    observations_ref, open_output, run, write_metadata,
 };
 use exhunt_scan::shadowserver;
-use exhunt_scan::target::{parse_net, parse_ports};
-use exhunt_scan::{Blocklist, TargetSet};
+use exhunt_scan::target::{RESOLVE_CONCURRENCY, RESOLVE_DEADLINE, parse_net, parse_ports};
+use exhunt_scan::{Blocklist, ScanError, TargetSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
     for f in &args.targets_file {
         targets.add_file(f).map_err(|e| UsageError(e.to_string()))?;
     }
-    if targets.is_empty() {
+    if targets.is_empty() && targets.pending() == 0 {
         return Err(
             UsageError("no targets: name addresses, CIDR ranges or host names, or `--targets-file F`".into()).into()
         );
@@ -66,6 +67,18 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
             UsageError(format!("`--read-timeout {}`: give seconds between 0 and 3600", args.read_timeout)).into()
         );
     }
+    // The metadata file is claimed before anything is written or looked up: a scan never takes another's.
+    let shard_name = format!("{}/{}", shard.0, shard.1);
+    let meta_path = args.metadata.clone().or_else(|| args.out.as_deref().map(metadata_path));
+    let observations = match (&args.out, &meta_path) {
+        (Some(out), Some(mp)) => observations_ref(out, mp),
+        _ => String::new(),
+    };
+    let old_meta = match &meta_path {
+        Some(mp) => check_metadata(mp, &observations, args.seed, &shard_name).map_err(|e| UsageError(e.to_string()))?,
+        None => None,
+    };
+    let unresolved = resolve(&mut targets)?;
     let kb = super::load_kb(args.kb.kb.as_deref())?;
     let limits = Limits {
         connect: Duration::from_secs_f64(args.connect_timeout),
@@ -74,8 +87,6 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         body: Duration::from_secs_f64(args.read_timeout),
         ..Limits::default()
     };
-    let gap =
-        if args.per_host_rate == 0 { Duration::ZERO } else { Duration::from_secs_f64(1.0 / args.per_host_rate as f64) };
     let opts = ScanOptions {
         seed: args.seed,
         shard,
@@ -84,30 +95,30 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         ladder: LadderConfig {
             limits,
             tls: tls_config(),
-            per_host_gap: gap,
+            per_host: Arc::new(HostLimiter::per_second(args.per_host_rate)),
             webshells: args.webshells,
             seed: args.seed,
         },
     };
     let csv = args.format == "shadowserver";
-    let (out, out_path, done): (Box<dyn std::io::Write + Send>, _, _) = match &args.out {
+    let (out, out_path, done, before): (Box<dyn std::io::Write + Send>, _, _, _) = match &args.out {
         Some(p) => {
-            let (f, done) = open_output(p, args.resume).map_err(|e| UsageError(e.to_string()))?;
-            (Box::new(f), p.clone(), done)
+            let (f, done, before) = open_output(p, args.resume).map_err(|e| UsageError(e.to_string()))?;
+            (Box::new(f), p.clone(), done, before)
         }
         None if args.resume => return Err(UsageError("`--resume` needs `--out FILE`".into()).into()),
         // Without `--out`, the CSV is the output and the observations are not kept.
-        None if csv => (Box::new(std::io::sink()), "-".into(), Default::default()),
-        None => (Box::new(std::io::stdout()), "-".into(), Default::default()),
+        None if csv => (Box::new(std::io::sink()), "-".into(), Default::default(), Tally::default()),
+        None => (Box::new(std::io::stdout()), "-".into(), Default::default(), Tally::default()),
     };
     let now = || exhunt_model::Timestamp::new(time::OffsetDateTime::now_utc()).to_string();
-    let meta_path = args.out.as_deref().map(metadata_path);
     let mut meta = Metadata {
         tool: "exhunt".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        observations,
         kb_hash: kb.content_hash(),
         seed: args.seed,
-        shard: format!("{}/{}", shard.0, shard.1),
+        shard: shard_name,
         ports,
         rate: args.rate,
         per_host_rate: args.per_host_rate,
@@ -119,17 +130,24 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         start: now(),
         end: None,
         resumes: 0,
-        targets: TargetCounts { space: targets.len(), ..TargetCounts::default() },
+        targets: TargetCounts {
+            space: targets.len(),
+            unresolved: unresolved.iter().map(|u| (u.name.clone(), u.reason.to_string())).collect(),
+            ..TargetCounts::default()
+        },
         results: Tally::default(),
     };
     if let Some(mp) = &meta_path {
         if args.resume
-            && let Some(old) = read_metadata(mp)
+            && let Some(old) = old_meta
         {
             meta.start = old.start;
             meta.resumes = old.resumes + 1;
         }
-        write_metadata(mp, &meta)?;
+        create_metadata(mp, &meta).map_err(|e| match e {
+            ScanError::MetadataTaken { .. } => anyhow::Error::from(UsageError(e.to_string())),
+            e => e.into(),
+        })?;
     }
     let expected = (targets.len() / shard.1).max(1);
     let bar = if args.no_progress {
@@ -143,7 +161,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         bar
     };
     bar.set_position(done.count());
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    // What the file held before this run, then every observation as it is written: the file is never read again.
+    let tally = Arc::new(Mutex::new(before));
     let stream_csv = csv && args.out.is_none();
     let csv_out: Arc<Mutex<Option<shadowserver::Writer<std::io::Stdout>>>> =
         Arc::new(Mutex::new(if stream_csv { Some(shadowserver::Writer::new(std::io::stdout())?) } else { None }));
@@ -175,10 +194,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
     if let Some(e) = lock(&csv_failed).take() {
         return Err(e.into());
     }
-    let tally = match &args.out {
-        Some(p) => tally_file(p)?,
-        None => lock(&tally).clone(),
-    };
+    let tally = lock(&tally).clone();
     if let (true, Some(p)) = (csv, &args.out) {
         let mut w = shadowserver::Writer::new(std::io::stdout().lock())?;
         let f = std::fs::File::open(p)?;
@@ -207,7 +223,33 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         tally.webshell_hosts,
         tally.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
     );
-    Ok(if tally.has_findings() { Code::Findings } else { Code::Clean })
+    // A compromise outranks "finished with errors" (a host name that gave no address): the exit code must not hide it.
+    Ok(if tally.has_findings() {
+        Code::Findings
+    } else if !unresolved.is_empty() {
+        Code::Errors
+    } else {
+        Code::Clean
+    })
+}
+
+/// Resolves the host names among the targets, all together (bounded, each under a deadline). A name that gives no
+/// address is reported on stderr and in the metadata, and not scanned; the exit code says so (2, unless findings).
+fn resolve(targets: &mut TargetSet) -> anyhow::Result<Vec<exhunt_scan::target::Unresolved>> {
+    if targets.pending() == 0 {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let unresolved = rt.block_on(targets.resolve(RESOLVE_CONCURRENCY, RESOLVE_DEADLINE));
+    // A lookup past its deadline may still hold a resolver thread: do not wait for it.
+    rt.shutdown_background();
+    for u in &unresolved {
+        eprintln!("exhunt scan: target `{}` not scanned: {} (check the name, or give its address)", u.name, u.reason);
+    }
+    if targets.is_empty() {
+        return Err(UsageError("no targets: no host name resolved, and no address was given".into()).into());
+    }
+    Ok(unresolved)
 }
 
 /// A lock that a panicked holder did not poison for good (the data is counters and a writer).

@@ -206,6 +206,16 @@ pub fn cert_info(der: &[u8]) -> CertInfo {
     }
 }
 
+impl Conn {
+    /// Ends the connection with a reset (`SO_LINGER` 0) once the ladder is done: no FIN exchange, and no TIME_WAIT
+    /// socket left per target (at 3,000 targets a second, 180,000 of them would sit in the kernel for a minute).
+    /// With a zero linger the close never blocks.
+    pub fn abort(self) {
+        let (tcp, _) = self.stream.get_ref();
+        let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+    }
+}
+
 /// A response, body decoded and capped.
 #[derive(Debug, Default)]
 pub struct Response {

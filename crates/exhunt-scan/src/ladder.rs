@@ -353,6 +353,9 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
             }
         }
     }
+    if let Some(c) = s.conn.take() {
+        c.abort();
+    }
     obs.elapsed_ms = t0.elapsed().as_millis() as u64;
     obs
 }

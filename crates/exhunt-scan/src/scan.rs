@@ -192,13 +192,14 @@ pub async fn run(
         }
         Ok(s)
     });
-    let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    // Targets in flight (at most 2^24: far beyond any descriptor limit).
+    let slots = opts.concurrency.clamp(1, 1 << 24) as u32;
+    let sem = Arc::new(tokio::sync::Semaphore::new(slots as usize));
     let ladder = Arc::new(opts.ladder.clone());
     let mut started = 0u64;
     let mut skipped = 0u64;
     let interval = (opts.rate > 0).then(|| Duration::from_secs_f64(1.0 / opts.rate as f64));
     let mut iter = ShardIter::new(&targets, &blocklist, opts.seed, opts.shard.0, opts.shard.1)?;
-    let mut tasks = tokio::task::JoinSet::new();
     for item in iter.by_ref() {
         let (seq, target) = match item {
             Item::Blocked(t) => {
@@ -223,15 +224,16 @@ pub async fn run(
         started += 1;
         let permit = sem.clone().acquire_owned().await.expect("invariant: the semaphore is never closed");
         let (tx, ladder) = (tx.clone(), ladder.clone());
-        tasks.spawn(async move {
+        // Detached: the semaphore is the count of targets in flight, and taking every permit back below is the
+        // wait for the last of them (a JoinSet kept a handle per task for nothing).
+        tokio::spawn(async move {
             let o = scan(Some(seq), target, &ladder).await;
             let _ = tx.send(o).await;
             drop(permit);
         });
-        while tasks.try_join_next().is_some() {}
     }
     let blocked_count = iter.blocked;
-    while tasks.join_next().await.is_some() {}
+    let _all = sem.acquire_many(slots).await;
     drop(tx);
     let mut summary = writer.await.map_err(|e| ScanError::Option { name: "writer", reason: e.to_string() })??;
     summary.skipped_done = skipped;

@@ -21,7 +21,7 @@ pub(super) async fn handle(stream: TcpStream, host: Host, shared: Arc<Shared>) {
         broken_tls(stream).await;
         return;
     }
-    let config = match shared.tls_config(&host.hostname) {
+    let config = match shared.tls_config(&host) {
         Ok(c) => c,
         Err(_) => return,
     };
@@ -290,9 +290,9 @@ async fn hostile<S: AsyncWrite + Unpin>(s: &mut S, h: Hostile, req: &Request, sh
         }
         Hostile::EndlessBody => {
             s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body>").await?;
-            // Endless, but paced (64 KiB a millisecond at most): a scanner meets its body cap within milliseconds,
-            // and the lab does not spend its CPU filling socket buffers with megabytes nobody will read.
-            let chunk = vec![b'A'; 64 * 1024];
+            // Endless, but paced (16 KiB a millisecond at most): a scanner meets its body cap within tens of
+            // milliseconds, and the lab does not spend its CPU filling socket buffers with megabytes nobody reads.
+            let chunk = vec![b'A'; 16 * 1024];
             loop {
                 s.write_all(&chunk).await?;
                 s.flush().await?;

@@ -147,23 +147,78 @@ pub(crate) struct Shared {
     /// The server configuration every connection starts from (built once: building one per connection allocated
     /// a session cache only to drop it); a connection swaps in its host's certificate.
     template: rustls::ServerConfig,
+    /// Each TLS host's certificate by address ([`Shared::precompute`]).
+    certs: std::collections::HashMap<u32, Arc<CertifiedKey>>,
     /// 16 MiB of zeros, gzipped (64 times the scanner's body cap).
     bomb: &'static [u8],
 }
 
 impl Shared {
-    fn tls_config(&self, hostname: &str) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    /// The server configuration of one host: its certificate (made at start, or now for labs too large to hold
+    /// them all) on the shared template.
+    fn tls_config(&self, host: &Host) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+        let ck = match self.certs.get(&u32::from(host.addr)) {
+            Some(ck) => ck.clone(),
+            None => Arc::new(self.certified(&host.hostname)?),
+        };
+        let mut config = self.template.clone();
+        config.cert_resolver = Arc::new(OneCert(ck));
+        Ok(Arc::new(config))
+    }
+
+    /// A self-signed certificate naming `hostname`, on the lab's key.
+    fn certified(&self, hostname: &str) -> Result<CertifiedKey, ServeError> {
         let cert_err = |e: &dyn std::fmt::Display| ServeError::Cert(e.to_string());
         let mut params = rcgen::CertificateParams::new(vec![hostname.to_string()]).map_err(|e| cert_err(&e))?;
         params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
         params.distinguished_name.push(rcgen::DnType::OrganizationName, "exhunt lab");
         let cert = params.self_signed(&self.key).map_err(|e| cert_err(&e))?;
-        let ck = CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], self.signing.clone());
-        let mut config = self.template.clone();
-        config.cert_resolver = Arc::new(OneCert(Arc::new(ck)));
-        Ok(Arc::new(config))
+        Ok(CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], self.signing.clone()))
+    }
+
+    /// Every TLS host's certificate, made on all cores (a real server has its certificate before the first
+    /// client; making one per connection was a second signature per handshake). Labs over
+    /// [`PRECOMPUTE_MAX`] hosts make them per connection instead (about 700 bytes each).
+    fn precompute(&mut self, ranges: &[Range]) -> Result<(), ServeError> {
+        let n: u64 = ranges.iter().map(Range::len).sum();
+        if n > PRECOMPUTE_MAX {
+            return Ok(());
+        }
+        let addrs: Vec<Ipv4Addr> = ranges.iter().flat_map(Range::addrs).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let per = addrs.len().div_ceil(threads).max(1);
+        let this = &*self;
+        let parts: Vec<CertPart> = std::thread::scope(|scope| {
+            let handles: Vec<_> = addrs
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut out = Vec::with_capacity(chunk.len());
+                        for &a in chunk {
+                            let host = Host::new(this.seed, a, &this.catalog);
+                            if host.kind == Kind::Closed || host.hostile == Some(host::Hostile::BrokenTls) {
+                                continue;
+                            }
+                            out.push((u32::from(a), Arc::new(this.certified(&host.hostname)?)));
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ServeError::Cert("panicked".into())))).collect()
+        });
+        for part in parts {
+            self.certs.extend(part?);
+        }
+        Ok(())
     }
 }
+
+/// The certificates one thread of [`Shared::precompute`] made, by address.
+type CertPart = Result<Vec<(u32, Arc<CertifiedKey>)>, ServeError>;
+
+/// Labs up to this many hosts make every certificate when they start.
+const PRECOMPUTE_MAX: u64 = 1 << 17;
 
 /// The lab's server configuration, without its certificate: no session storage and no tickets (the scanner meets
 /// each host once and must see each host's own certificate).
@@ -246,7 +301,10 @@ pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, Se
     let signing = provider.key_provider.load_private_key(der).map_err(|e| ServeError::Cert(e.to_string()))?;
     let bomb = gzip_bomb();
     let template = server_template(provider)?;
-    let shared = Arc::new(Shared { seed: opts.seed, catalog, key, signing, template, bomb });
+    let mut shared =
+        Shared { seed: opts.seed, catalog, key, signing, template, certs: std::collections::HashMap::new(), bomb };
+    shared.precompute(&opts.ranges)?;
+    let shared = Arc::new(shared);
     let loopback = match opts.bind {
         Bind::Loopback => true,
         Bind::PerAddress => false,

@@ -133,12 +133,15 @@ fn io_status(e: &std::io::Error) -> ScanStatus {
     }
 }
 
-/// Connects and completes TLS, recording the certificate.
+/// Connects and completes TLS, recording the certificate. `early` (requests, or nothing) goes out as the first
+/// application data, in the same write as the client's `Finished` (TLS 1.3; after the server's `Finished` in 1.2):
+/// a round of segments and system calls fewer per target than writing it after the handshake.
 pub async fn connect(
     addr: SocketAddr,
     name: Option<&str>,
     limits: &Limits,
     config: &Arc<rustls::ClientConfig>,
+    early: &[u8],
 ) -> Result<(Conn, TlsInfo), Failure> {
     let tcp = match tokio::time::timeout(limits.connect, TcpStream::connect(addr)).await {
         Err(_) => return Err(fail(ScanStatus::Timeout, "connect", "no answer to SYN")),
@@ -151,7 +154,13 @@ pub async fn connect(
         None => ServerName::IpAddress(addr.ip().into()),
     };
     let connector = tokio_rustls::TlsConnector::from(config.clone());
-    let tls = match tokio::time::timeout(limits.tls, connector.connect(server_name, tcp)).await {
+    let handshake = connector.connect_with(server_name, tcp, |c| {
+        if !early.is_empty() {
+            // Queued until the handshake allows application data (rustls keeps up to 64 KiB).
+            let _ = std::io::Write::write_all(&mut c.writer(), early);
+        }
+    });
+    let tls = match tokio::time::timeout(limits.tls, handshake).await {
         Err(_) => return Err(fail(ScanStatus::Timeout, "tls", "handshake did not finish")),
         Ok(Err(e)) => {
             let status = match e.kind() {

@@ -46,6 +46,9 @@ struct Session<'a> {
     target: &'a Target,
     host: String,
     conn: Option<Conn>,
+    /// Requests already written on `conn` with its handshake ([`crate::http::connect`]'s `early`), not yet read:
+    /// the next pipelined step does not write them again.
+    sent: usize,
     /// This target's hold on its address's request schedule.
     turn: HostGuard<'a>,
 }
@@ -97,7 +100,7 @@ impl Session<'_> {
             let rest = &reqs[results.len()..];
             let fresh = self.conn.as_ref().is_none_or(|c| !c.reusable);
             if fresh {
-                match crate::http::connect(self.addr, self.target.name.as_deref(), &self.cfg.limits, &self.cfg.tls)
+                match crate::http::connect(self.addr, self.target.name.as_deref(), &self.cfg.limits, &self.cfg.tls, &[])
                     .await
                 {
                     Ok((c, _)) => self.conn = Some(c),
@@ -107,14 +110,17 @@ impl Session<'_> {
                     }
                 }
             }
+            // Requests the handshake already carried are not written again (a new connection carries none).
+            let sent = if fresh { 0 } else { std::mem::take(&mut self.sent).min(rest.len()) };
+            self.sent = 0;
             bytes.clear();
-            for (_, path, auth) in rest {
+            for (_, path, auth) in &rest[sent..] {
                 crate::http::request(&mut bytes, &self.host, path, *auth);
             }
             let limits = self.cfg.limits;
             let conn = self.conn.as_mut().expect("invariant: connected above");
             let mut answered = 0;
-            let mut failed = conn.send(&bytes, &limits).await.err();
+            let mut failed = if bytes.is_empty() { None } else { conn.send(&bytes, &limits).await.err() };
             if failed.is_none() {
                 for (name, path, _) in rest {
                     match conn.recv(&limits).await {
@@ -166,7 +172,7 @@ impl Session<'_> {
         let resp = loop {
             if self.conn.as_ref().is_none_or(|c| !c.reusable) {
                 let (c, _) =
-                    crate::http::connect(self.addr, self.target.name.as_deref(), &self.cfg.limits, &self.cfg.tls)
+                    crate::http::connect(self.addr, self.target.name.as_deref(), &self.cfg.limits, &self.cfg.tls, &[])
                         .await?;
                 self.conn = Some(c);
                 reused = false;
@@ -280,7 +286,15 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
         obs.error = Some(f.detail);
         obs
     };
-    let (conn, tls) = match crate::http::connect(addr, target.name.as_deref(), &cfg.limits, &cfg.tls).await {
+    // Steps 2 and 3 (pipelined when no per-host rate applies: then written with the handshake's last flight).
+    let firsts: [Req<'_>; 2] = [("logon", "/owa/auth/logon.aspx", None), ("ews", "/EWS/Exchange.asmx", None)];
+    let mut early = Vec::new();
+    if cfg.per_host.gap().is_zero() {
+        for (_, path, auth) in &firsts {
+            crate::http::request(&mut early, &host, path, *auth);
+        }
+    }
+    let (conn, tls) = match crate::http::connect(addr, target.name.as_deref(), &cfg.limits, &cfg.tls, &early).await {
         Ok(x) => x,
         Err(f) => {
             let mut o = fail_obs(obs, f);
@@ -290,10 +304,10 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
     };
     obs.tls = Some(tls);
     let turn = cfg.per_host.enter(target.ip);
-    let mut s = Session { cfg, addr, target: &target, host, conn: Some(conn), turn };
-    // Steps 2 and 3 together (pipelined when no per-host rate applies); a failed logon request ends the target.
-    let mut firsts =
-        s.get_all(&[("logon", "/owa/auth/logon.aspx", None), ("ews", "/EWS/Exchange.asmx", None)], true).await;
+    let sent = if early.is_empty() { 0 } else { firsts.len() };
+    let mut s = Session { cfg, addr, target: &target, host, conn: Some(conn), sent, turn };
+    // A failed logon request ends the target.
+    let mut firsts = s.get_all(&firsts, true).await;
     let ews = (firsts.len() == 2).then(|| firsts.pop()).flatten();
     let first = match firsts.pop() {
         Some(Ok(p)) => p,

@@ -196,45 +196,51 @@ pub async fn run(
     let slots = opts.concurrency.clamp(1, 1 << 24) as u32;
     let sem = Arc::new(tokio::sync::Semaphore::new(slots as usize));
     let ladder = Arc::new(opts.ladder.clone());
-    let mut started = 0u64;
-    let mut skipped = 0u64;
     let interval = (opts.rate > 0).then(|| Duration::from_secs_f64(1.0 / opts.rate as f64));
-    let mut iter = ShardIter::new(&targets, &blocklist, opts.seed, opts.shard.0, opts.shard.1)?;
-    for item in iter.by_ref() {
-        let (seq, target) = match item {
-            Item::Blocked(t) => {
-                if !done.contains_blocked(t.ip, t.port) {
-                    let o = blocked(t);
-                    if tx.send(o).await.is_err() {
-                        break;
+    // The walk runs as a task of the runtime, not on the thread that waits for the scan: each target that ends
+    // hands its permit to the walk, and that wake-up stays inside the runtime's workers.
+    let walk = tokio::spawn(async move {
+        let mut started = 0u64;
+        let mut skipped = 0u64;
+        let mut iter = ShardIter::new(&targets, &blocklist, opts.seed, opts.shard.0, opts.shard.1)?;
+        for item in iter.by_ref() {
+            let (seq, target) = match item {
+                Item::Blocked(t) => {
+                    if !done.contains_blocked(t.ip, t.port) {
+                        let o = blocked(t);
+                        if tx.send(o).await.is_err() {
+                            break;
+                        }
                     }
+                    continue;
                 }
+                Item::Scan { seq, target } => (seq, target),
+            };
+            if done.contains(seq) {
+                skipped += 1;
                 continue;
             }
-            Item::Scan { seq, target } => (seq, target),
-        };
-        if done.contains(seq) {
-            skipped += 1;
-            continue;
+            if let Some(iv) = interval {
+                let due = t0 + iv.mul_f64(started as f64);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            started += 1;
+            let permit = sem.clone().acquire_owned().await.expect("invariant: the semaphore is never closed");
+            let (tx, ladder) = (tx.clone(), ladder.clone());
+            // Detached: the semaphore is the count of targets in flight, and taking every permit back below is
+            // the wait for the last of them (a JoinSet kept a handle per task for nothing).
+            tokio::spawn(async move {
+                let o = scan(Some(seq), target, &ladder).await;
+                let _ = tx.send(o).await;
+                drop(permit);
+            });
         }
-        if let Some(iv) = interval {
-            let due = t0 + iv.mul_f64(started as f64);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        started += 1;
-        let permit = sem.clone().acquire_owned().await.expect("invariant: the semaphore is never closed");
-        let (tx, ladder) = (tx.clone(), ladder.clone());
-        // Detached: the semaphore is the count of targets in flight, and taking every permit back below is the
-        // wait for the last of them (a JoinSet kept a handle per task for nothing).
-        tokio::spawn(async move {
-            let o = scan(Some(seq), target, &ladder).await;
-            let _ = tx.send(o).await;
-            drop(permit);
-        });
-    }
-    let blocked_count = iter.blocked;
-    let _all = sem.acquire_many(slots).await;
-    drop(tx);
+        let _all = sem.acquire_many(slots).await;
+        drop(tx);
+        Ok::<_, ScanError>((skipped, iter.blocked))
+    });
+    let (skipped, blocked_count) =
+        walk.await.map_err(|e| ScanError::Option { name: "walk", reason: e.to_string() })??;
     let mut summary = writer.await.map_err(|e| ScanError::Option { name: "writer", reason: e.to_string() })??;
     summary.skipped_done = skipped;
     summary.blocked = blocked_count;

@@ -15,18 +15,8 @@ use tokio::net::TcpListener;
 /// One request as the server saw it: when its head was complete, on which port, for which path.
 type Arrivals = Arc<Mutex<Vec<(Instant, u16, String)>>>;
 
-fn server_config() -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .expect("config");
-    Arc::new(config)
-}
+mod common;
+use common::server_config;
 
 /// Answers every request with a bare 401 (which the ladder reads as a hint of Exchange, so it climbs to its NTLM
 /// steps: six requests per target), keeping the connection alive.

@@ -95,6 +95,20 @@ for line in open(f"{work}/obs.jsonl"):
     start = datetime.fromisoformat(o["started"].replace("Z", "+00:00")).timestamp()
     ends.append(start + o["elapsed_ms"] / 1000)
 ends.sort()
+# Against the lab's truth: status, class and build of every address.
+seen = {}
+for line in open(f"{work}/obs.jsonl"):
+    o = json.loads(line)["data"]
+    fp = o.get("fingerprint") or {}
+    seen[o["ip"]] = (o["status"], fp.get("class"), fp.get("build"))
+wrong = []
+for line in open(f"{work}/truth.jsonl"):
+    t = json.loads(line)
+    e = t["expect"]
+    want = (e["status"], e.get("class"), e.get("build"))
+    got = seen.get(t["addr"])
+    if got is None or got[0] != want[0] or (want[0] == "success" and got != want):
+        wrong.append((t["addr"], want, got))
 # Steady state: targets finished per second between the 10th and the 90th percentile of finishing times (the ramp-up
 # and the tail of hostile hosts that run to their deadlines left out).
 lo, hi = ends[len(ends) // 10], ends[len(ends) * 9 // 10]
@@ -117,4 +131,6 @@ print(f"exhunt steady : {steady:8.0f} fingerprints/s (10th to 90th percentile of
 print(f"ratio exhunt/nmap: {ex_rate / nm_rate:.1f}x" if nm_rate else "ratio: nmap scanned nothing")
 print(f"goal 3,000/s: whole run {ex_rate / 3000:.2f} of it, steady state {steady / 3000:.2f} of it")
 print(f"exhunt peak RSS: {rss / 1024:.0f} MiB")
+print(f"exhunt vs the lab's truth (status, class, build): {len(wrong)} of {hosts} differ" +
+      "".join(f"\n  {a}: want {w}, got {g}" for a, w, g in wrong[:10]))
 PY

@@ -6,7 +6,7 @@
 //! | code | what |
 //! |---|---|
 //! | `H001` | a file or folder of the evidence cannot be read (permissions, I/O error, vanished) |
-//! | `H002` | the PATH is not a folder, a `.zip` or a drive root, or no drive folder was found in it |
+//! | `H002` | the PATH is not a folder, a `.zip` or a drive root, or it holds no drive folder and no loose evidence (event logs, exports or logs recognised by content) |
 //! | `H003` | a `.zip` cannot be opened (not a zip, damaged central directory) |
 //! | `H004` | a `.zip` is refused as a zip bomb (entry count, total size, ratio or overlapping entries) |
 //! | `H005` | a zip entry is refused: its name escapes the archive (`../x`, `/x`, `C:\x`) |

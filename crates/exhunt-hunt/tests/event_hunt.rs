@@ -123,3 +123,30 @@ fn exports_are_hunted_capped_and_told() {
     assert!(inc.used);
     assert_eq!(r.report.verdict, HostVerdict::BackdoorUsed);
 }
+
+#[test]
+fn a_folder_of_exports_without_a_drive_is_read_as_loose_evidence() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("siem-export");
+    write(&root, "exchange.jsonl", &[oab_plant()]);
+    write(&root, "notes.txt", &["collected by the SOC".to_string()]);
+    // No `--drive`: the folder has no drive layout, but an export recognised by its content.
+    let src = evidence::open(&root, &OpenOptions::default()).expect("loose evidence opens");
+    let drives = src.drives();
+    assert_eq!(drives.len(), 1);
+    assert_eq!((drives[0].letter, drives[0].kind), ('C', exhunt_hunt::evidence::LayoutKind::Loose));
+    let kb = Kb::builtin();
+    let (engines, _) = Engines::new(&kb);
+    let mut opts = HuntOptions::default();
+    opts.window[0] = exhunt_model::Timestamp::parse_rfc3339("2021-01-01T00:00:00Z").expect("t");
+    let r = hunt_host(src.as_ref(), &engines, &opts, &|_| {});
+    let plant = r.findings.iter().find(|f| f.rule == "EXH-LOG-0024").expect("the OAB plant is found");
+    assert_eq!(plant.severity, exhunt_model::Severity::Critical);
+
+    // Nothing recognised by content (text that is not a log, JSON that is not JSON lines): still not evidence.
+    let other = tmp.path().join("not-evidence");
+    write(&other, "notes.txt", &["collected by the SOC".to_string()]);
+    write(&other, "list.json", &["[1, 2, 3]".to_string()]);
+    let err = evidence::open(&other, &OpenOptions::default()).err().expect("refused");
+    assert_eq!(err.code(), "H002", "{err}");
+}

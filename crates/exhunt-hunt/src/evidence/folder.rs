@@ -1,6 +1,6 @@
 //! A folder as evidence: a triage folder with drive folders, or a drive root (live or mounted).
 
-use super::layout::{DirTree, DriveRoot, find_drives};
+use super::layout::{DirTree, DriveRoot, LayoutKind, find_drives};
 use super::winpath::{self, percent_decode};
 use super::{EvidenceFile, EvidenceSource, Handle, OpenOptions, WalkItem};
 use crate::error::HuntError;
@@ -53,7 +53,10 @@ impl FolderSource {
         let name = path.display().to_string();
         fs::read_dir(path).map_err(|e| HuntError::io(&name, e))?;
         let own = path.file_name().and_then(|n| n.to_str());
-        let drives = find_drives(&mut HostTree { base: path }, own, opts.drive);
+        let mut drives = find_drives(&mut HostTree { base: path }, own, opts.drive);
+        if drives.is_empty() && holds_loose_evidence(path) {
+            drives.push(DriveRoot { letter: 'C', display: String::new(), kind: LayoutKind::Loose, encoded: false });
+        }
         if drives.is_empty() {
             return Err(no_drive(&name));
         }
@@ -114,12 +117,57 @@ fn push_display(disp: &mut String, name: &str) {
     disp.push_str(name);
 }
 
+/// How many files and how deep [`holds_loose_evidence`] looks.
+const LOOSE_MAX_FILES: usize = 10_000;
+const LOOSE_MAX_DEPTH: usize = 6;
+
+/// True when a folder without a drive layout holds something the hunt reads by content: an EVTX file (`ElfFile`
+/// magic), a JSON-lines export (`.json`, `.jsonl`, `.ndjson` starting with `{`), or a W3C or Exchange log
+/// (`#Fields:` in its head). Bounded: at most [`LOOSE_MAX_FILES`] files, [`LOOSE_MAX_DEPTH`] levels; symbolic
+/// links are not followed.
+pub(crate) fn holds_loose_evidence(path: &Path) -> bool {
+    let mut stack = vec![(path.to_path_buf(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        for e in rd.filter_map(Result::ok) {
+            seen += 1;
+            if seen > LOOSE_MAX_FILES {
+                return false;
+            }
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() && depth + 1 < LOOSE_MAX_DEPTH {
+                stack.push((e.path(), depth + 1));
+            } else if t.is_file() && recognised_by_content(&e.path()) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn recognised_by_content(file: &Path) -> bool {
+    let mut head = [0u8; 1024];
+    let Ok(n) = fs::File::open(file).and_then(|mut f| super::read_up_to(&mut f, &mut head)) else { return false };
+    let head = &head[..n];
+    if head.starts_with(b"ElfFile\0") {
+        return true;
+    }
+    let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("json" | "jsonl" | "ndjson") => head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+        Some("log" | "csv" | "txt") => memchr::memmem::find(head, b"#Fields:").is_some(),
+        _ => false,
+    }
+}
+
 pub(crate) fn no_drive(name: &str) -> HuntError {
     HuntError::NotEvidence {
         path: name.to_string(),
         reason: "has no drive folder: expected `C/…`, `C%3A/…`, `<target>/C/…` (KAPE), `uploads/auto/C%3A/…` \
-                 (Velociraptor) or a drive root holding `Windows`, `Program Files` or `inetpub`; pass `--drive C` to \
-                 read a folder as the root of a drive"
+                 (Velociraptor), a drive root holding `Windows`, `Program Files` or `inetpub`, or (loose evidence) \
+                 `.evtx` files, JSON-lines event exports or W3C/Exchange logs; pass `--drive C` to read a folder as \
+                 the root of a drive"
             .into(),
     }
 }

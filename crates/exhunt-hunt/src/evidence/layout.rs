@@ -8,6 +8,8 @@
 //!    names: `C`, `C:`, `C%3A` (Velociraptor `auto`), `%5C%5C.%5CC%3A` (Velociraptor `ntfs`). A drive folder is not
 //!    searched further; neither are folders named like a drive root's top folders. Velociraptor shadow copies are
 //!    not drives and are left out.
+//! 4. None of these, but a folder holds event logs, event exports or W3C/Exchange logs (recognised by content, see
+//!    [`super::folder`]): it is read as loose evidence, the root of `C:` ([`LayoutKind::Loose`]).
 
 use super::winpath::{DRIVE_ROOT_MARKERS, drive_name};
 use std::collections::VecDeque;
@@ -26,6 +28,9 @@ pub enum LayoutKind {
     DriveFolder,
     /// A Velociraptor collection: `uploads/<accessor>/C%3A/…` or `uploads/<accessor>/%5C%5C.%5CC%3A/…`.
     Velociraptor,
+    /// No drive layout, but logs or event exports somewhere in the folder (a SIEM export, a folder of `.evtx`
+    /// files): the folder is read as the root of `C:`, and only what is recognised by content is used.
+    Loose,
 }
 
 impl LayoutKind {
@@ -34,6 +39,7 @@ impl LayoutKind {
             LayoutKind::DriveRoot => "drive-root",
             LayoutKind::DriveFolder => "drive-folder",
             LayoutKind::Velociraptor => "velociraptor",
+            LayoutKind::Loose => "loose",
         }
     }
 }

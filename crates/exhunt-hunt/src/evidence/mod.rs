@@ -129,7 +129,8 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn EvidenceSource>, 
         }
         return Err(HuntError::NotEvidence {
             path: shown,
-            reason: "is neither a folder nor a `.zip` file; pass a triage folder, a `.zip` of one, or a drive root"
+            reason: "is neither a folder nor a `.zip` file; pass a triage folder, a `.zip` of one, or a drive root \
+                     (a single `.evtx` or export: pass the folder that holds it, read as loose evidence)"
                 .into(),
         });
     }

@@ -150,3 +150,30 @@ fn a_folder_of_exports_without_a_drive_is_read_as_loose_evidence() {
     let err = evidence::open(&other, &OpenOptions::default()).err().expect("refused");
     assert_eq!(err.code(), "H002", "{err}");
 }
+
+#[test]
+fn one_export_file_is_read_alone_as_loose_evidence() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(tmp.path(), "exchange.jsonl", &[oab_plant()]);
+    // A neighbour that would also be found if the whole folder were read.
+    write(tmp.path(), "other.ndjson", &(0..5).map(|i| winlogbeat(i, i)).collect::<Vec<_>>());
+    let src = evidence::open(&tmp.path().join("exchange.jsonl"), &OpenOptions::default()).expect("one file opens");
+    assert_eq!(src.drives()[0].kind, exhunt_hunt::evidence::LayoutKind::Loose);
+    let files: Vec<String> = src.walk("C:\\").filter_map(Result::ok).map(|f| f.windows_path).collect();
+    assert_eq!(files, ["C:\\exchange.jsonl"], "the file alone");
+    assert!(src.walk("C:\\Windows").next().is_none());
+    assert!(src.find("C:\\other.ndjson").is_none(), "nothing else of its folder");
+    let kb = Kb::builtin();
+    let (engines, _) = Engines::new(&kb);
+    let mut opts = HuntOptions::default();
+    opts.window[0] = exhunt_model::Timestamp::parse_rfc3339("2021-01-01T00:00:00Z").expect("t");
+    let r = hunt_host(src.as_ref(), &engines, &opts, &|_| {});
+    assert!(r.findings.iter().any(|f| f.rule == "EXH-LOG-0024"), "the OAB plant is found");
+    assert!(!r.findings.iter().any(|f| f.rule == "EXH-LOG-0115"), "the neighbour's events were not read");
+    let ev = r.report.coverage.iter().find(|c| c.source == "event-logs").expect("coverage");
+    assert_eq!(ev.files, 1);
+    // A file that is no log or export is still not evidence.
+    write(tmp.path(), "notes.txt", &["collected by the SOC".to_string()]);
+    let err = evidence::open(&tmp.path().join("notes.txt"), &OpenOptions::default()).err().expect("refused");
+    assert_eq!(err.code(), "H002", "{err}");
+}

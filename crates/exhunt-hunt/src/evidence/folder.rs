@@ -20,6 +20,8 @@ pub struct FolderSource {
     infos: Vec<DriveRoot>,
     roots: Vec<Root>,
     errors: Vec<ErrorRecord>,
+    /// When the PATH was one file (loose evidence): its name; the source is then that file alone, as `C:\<name>`.
+    only: Option<String>,
 }
 
 #[derive(Debug)]
@@ -69,7 +71,40 @@ impl FolderSource {
                 Root { info, dir }
             })
             .collect();
-        Ok(FolderSource { name, infos, roots, errors: Vec::new() })
+        Ok(FolderSource { name, infos, roots, errors: Vec::new(), only: None })
+    }
+
+    /// Opens one file as loose evidence (an `.evtx`, an event export, a W3C or Exchange log, recognised by
+    /// content): a source holding that file alone, as `C:\<name>`; nothing else of its folder is read.
+    pub fn open_file(path: &Path) -> Result<FolderSource, HuntError> {
+        let name = path.display().to_string();
+        let not = |reason: &str| HuntError::NotEvidence { path: name.clone(), reason: reason.into() };
+        let file = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| not("has no usable file name"))?;
+        if !recognised_by_content(path) {
+            return Err(not(
+                "is neither a folder nor a `.zip` file, nor an `.evtx`, JSON-lines event export or W3C/Exchange \
+                 log; pass a triage folder, a `.zip` of one, a drive root, or a folder of logs",
+            ));
+        }
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let info = DriveRoot { letter: 'C', display: String::new(), kind: LayoutKind::Loose, encoded: false };
+        Ok(FolderSource {
+            name,
+            infos: vec![info.clone()],
+            roots: vec![Root { info, dir }],
+            errors: Vec::new(),
+            only: Some(file.to_string()),
+        })
+    }
+
+    /// With [`FolderSource::open_file`]: whether `comps` (below `C:`) may be looked at — the root, or the file.
+    fn allowed(&self, letter: char, comps: &[&str]) -> bool {
+        match &self.only {
+            None => true,
+            Some(only) => {
+                letter == 'C' && (comps.is_empty() || (comps.len() == 1 && comps[0].eq_ignore_ascii_case(only)))
+            }
+        }
     }
 
     /// Resolves Windows path components below a root, case-insensitively (and percent-decoding names when the root
@@ -146,7 +181,7 @@ pub(crate) fn holds_loose_evidence(path: &Path) -> bool {
     false
 }
 
-fn recognised_by_content(file: &Path) -> bool {
+pub(crate) fn recognised_by_content(file: &Path) -> bool {
     let mut head = [0u8; 1024];
     let Ok(n) = fs::File::open(file).and_then(|mut f| super::read_up_to(&mut f, &mut head)) else { return false };
     let head = &head[..n];
@@ -195,6 +230,11 @@ impl EvidenceSource for FolderSource {
     fn walk<'a>(&'a self, prefix: &str) -> Box<dyn Iterator<Item = WalkItem> + 'a> {
         let prefix = winpath::normalize(prefix);
         let Some((letter, comps)) = split(&prefix) else { return Box::new(std::iter::empty()) };
+        if let Some(only) = &self.only {
+            // One file: the walk of the root, or of the file itself, is that file; any other prefix is empty.
+            let one = if self.allowed(letter, &comps) { self.find(&format!("C:\\{only}")) } else { None };
+            return Box::new(one.map(Ok).into_iter());
+        }
         let roots: Vec<&Root> = self.roots_for(letter).collect();
         let seen = (roots.len() > 1).then(HashSet::new);
         let mut starts = VecDeque::new();
@@ -209,6 +249,9 @@ impl EvidenceSource for FolderSource {
     fn find(&self, windows_path: &str) -> Option<EvidenceFile> {
         let p = winpath::normalize(windows_path);
         let (letter, comps) = split(&p)?;
+        if self.only.is_some() && (comps.is_empty() || !self.allowed(letter, &comps)) {
+            return None;
+        }
         for root in self.roots_for(letter) {
             if let Some((host, win, display)) = self.resolve(root, &comps)
                 && let Ok(meta) = fs::symlink_metadata(&host)
@@ -229,6 +272,9 @@ impl EvidenceSource for FolderSource {
     fn is_dir(&self, windows_path: &str) -> bool {
         let p = winpath::normalize(windows_path);
         let Some((letter, comps)) = split(&p) else { return false };
+        if self.only.is_some() {
+            return letter == 'C' && comps.is_empty();
+        }
         self.roots_for(letter).any(|root| {
             self.resolve(root, &comps).is_some_and(|(host, _, _)| fs::symlink_metadata(host).is_ok_and(|m| m.is_dir()))
         })

@@ -127,12 +127,8 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn EvidenceSource>, 
         if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
             return Ok(Box::new(ZipSource::open(path, opts)?));
         }
-        return Err(HuntError::NotEvidence {
-            path: shown,
-            reason: "is neither a folder nor a `.zip` file; pass a triage folder, a `.zip` of one, or a drive root \
-                     (a single `.evtx` or export: pass the folder that holds it, read as loose evidence)"
-                .into(),
-        });
+        // One log or export file: loose evidence, that file alone.
+        return Ok(Box::new(FolderSource::open_file(path)?));
     }
     Err(HuntError::NotEvidence { path: shown, reason: "is not a folder or a file".into() })
 }

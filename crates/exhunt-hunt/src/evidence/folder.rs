@@ -182,13 +182,22 @@ pub(crate) fn holds_loose_evidence(path: &Path) -> bool {
 }
 
 pub(crate) fn recognised_by_content(file: &Path) -> bool {
-    let mut head = [0u8; 1024];
+    let mut head = [0u8; LOOSE_HEAD];
     let Ok(n) = fs::File::open(file).and_then(|mut f| super::read_up_to(&mut f, &mut head)) else { return false };
-    let head = &head[..n];
+    recognised(&file.to_string_lossy(), &head[..n])
+}
+
+/// How much of a file [`recognised`] looks at.
+pub(crate) const LOOSE_HEAD: usize = 1024;
+
+/// Whether a file, by its name and its first bytes, is something the hunt reads by content: an EVTX file
+/// (`ElfFile` magic), a JSON-lines export (`.json`, `.jsonl`, `.ndjson` starting with `{`), or a W3C or Exchange
+/// log (`.log`, `.csv`, `.txt` with `#Fields:` in its head).
+pub(crate) fn recognised(name: &str, head: &[u8]) -> bool {
     if head.starts_with(b"ElfFile\0") {
         return true;
     }
-    let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
         Some("json" | "jsonl" | "ndjson") => head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
         Some("log" | "csv" | "txt") => memchr::memmem::find(head, b"#Fields:").is_some(),

@@ -8,8 +8,8 @@
 //!    names: `C`, `C:`, `C%3A` (Velociraptor `auto`), `%5C%5C.%5CC%3A` (Velociraptor `ntfs`). A drive folder is not
 //!    searched further; neither are folders named like a drive root's top folders. Velociraptor shadow copies are
 //!    not drives and are left out.
-//! 4. None of these, but a folder holds event logs, event exports or W3C/Exchange logs (recognised by content, see
-//!    [`super::folder`]): it is read as loose evidence, the root of `C:` ([`LayoutKind::Loose`]).
+//! 4. None of these, but a folder or a zip holds event logs, event exports or W3C/Exchange logs (recognised by
+//!    content, see [`super::folder`]): it is read as loose evidence, the root of `C:` ([`LayoutKind::Loose`]).
 
 use super::winpath::{DRIVE_ROOT_MARKERS, drive_name};
 use std::collections::VecDeque;

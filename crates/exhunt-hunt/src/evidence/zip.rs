@@ -18,7 +18,10 @@
 //! Encrypted entries and compression methods other than stored and deflate are reported and skipped.
 
 use super::folder::{no_drive, split};
-use super::layout::{DirTree, DriveRoot, MAX_SEARCH_DEPTH, find_drives};
+use super::layout::{DirTree, DriveRoot, LayoutKind, MAX_SEARCH_DEPTH, find_drives};
+
+/// How many entries of a zip without a drive layout are looked into for loose evidence.
+const LOOSE_MAX_ENTRIES: usize = 10_000;
 use super::winpath::{self, percent_decode};
 use super::{EvidenceFile, EvidenceSource, Handle, OpenOptions, WalkItem};
 use crate::error::HuntError;
@@ -279,9 +282,12 @@ impl ZipSource {
         }
         drop(archive);
 
-        let infos = find_drives(&mut NameTree(tree), own, opts.drive);
-        if infos.is_empty() {
-            return Err(no_drive(&name));
+        let mut infos = find_drives(&mut NameTree(tree), own, opts.drive);
+        // No drive layout: loose evidence when an entry is recognised by its content (checked below, once the
+        // entries can be read).
+        let loose = infos.is_empty();
+        if loose {
+            infos.push(DriveRoot { letter: 'C', display: String::new(), kind: LayoutKind::Loose, encoded: false });
         }
         let root_comps: Vec<Vec<&str>> =
             infos.iter().map(|r| r.display.split('/').filter(|c| !c.is_empty()).collect()).collect();
@@ -304,7 +310,22 @@ impl ZipSource {
         mapped.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         mapped.dedup_by(|later, first| later.0 == first.0);
         let (keys, entries): (Vec<String>, Vec<Entry>) = mapped.into_iter().map(|(k, _, e)| (k, e)).unzip();
-        Ok(ZipSource { name, backing, entries, keys, infos, errors })
+        let src = ZipSource { name, backing, entries, keys, infos, errors };
+        if loose && !src.holds_loose_evidence() {
+            return Err(no_drive(&src.name));
+        }
+        Ok(src)
+    }
+
+    /// True when an entry (of the first [`LOOSE_MAX_ENTRIES`]) is recognised by its name and first bytes
+    /// ([`super::folder::recognised`]).
+    fn holds_loose_evidence(&self) -> bool {
+        self.entries.iter().take(LOOSE_MAX_ENTRIES).any(|e| {
+            let mut head = [0u8; super::folder::LOOSE_HEAD];
+            self.open_entry(e)
+                .and_then(|mut r| super::read_up_to(&mut r, &mut head))
+                .is_ok_and(|n| super::folder::recognised(&e.name, &head[..n]))
+        })
     }
 
     fn file(&self, i: usize) -> Option<EvidenceFile> {

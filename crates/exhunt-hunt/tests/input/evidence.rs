@@ -266,3 +266,29 @@ fn damaged_zip_data_is_an_error_at_read_time() {
     assert!(err.to_string().contains("CRC-32"), "{err}");
     assert!(ZipSource::from_bytes("junk.zip", b"PK\x03\x04junk".to_vec(), &OpenOptions::default()).is_err());
 }
+
+#[test]
+fn a_zip_of_exports_without_a_drive_is_loose_evidence() {
+    let zip_of = |entries: &[(&str, &str)]| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, body) in entries {
+            w.start_file(*name, SimpleFileOptions::default()).expect("entry");
+            w.write_all(body.as_bytes()).expect("write");
+        }
+        w.finish().expect("finish").into_inner()
+    };
+    let bytes = zip_of(&[
+        ("export/security.ndjson", "{\"winlog\":{\"channel\":\"Security\",\"event_id\":4720}}\n"),
+        ("export/iis/u_ex210303.log", "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time\n"),
+        ("README.txt", "sent by the admin"),
+    ]);
+    let src = ZipSource::from_bytes("export.zip", bytes, &OpenOptions::default()).expect("loose evidence opens");
+    assert_eq!(src.drives()[0].kind, LayoutKind::Loose);
+    assert_eq!(src.drives()[0].letter, 'C');
+    assert!(src.find("C:\\export\\security.ndjson").is_some());
+    assert!(src.find("C:\\export\\iis\\u_ex210303.log").is_some());
+    // Nothing recognised by content: still refused.
+    let bytes = zip_of(&[("notes.txt", "hello"), ("data.json", "[1,2]"), ("x.log", "no header")]);
+    let err = ZipSource::from_bytes("other.zip", bytes, &OpenOptions::default()).expect_err("refused");
+    assert_eq!(err.code(), "H002");
+}

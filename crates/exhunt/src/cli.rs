@@ -23,7 +23,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Recompute fingerprints and verdicts from saved scan observations with the current knowledge base
     Detect(DetectArgs),
-    /// Run the main job on built-in defaults: write a lab server's evidence (a used web shell) and hunt it
+    /// Run the main job on built-in defaults: write a lab server's evidence (a used web shell) and hunt it, then
+    /// scan a lab of 256 simulated hosts on loopback (started and stopped by the demo)
     Demo {
         /// Where to write the evidence and the report (default: a new folder under the system's temp folder)
         #[arg(long)]

@@ -176,6 +176,13 @@ fn the_demo_runs_end_to_end() {
     assert!(dir.join("evidence/truth.jsonl").is_file());
     assert!(std::fs::read_to_string(dir.join("report.html")).expect("report").contains("id=\"verdict\""));
     assert!(std::fs::metadata(dir.join("timeline.csv")).expect("timeline").len() > 100);
+    // The scan half: a loopback lab of 256 hosts the demo starts and stops itself, every host observed once, the
+    // metadata beside, and the comparison with the lab's truth told (its exactness is pinned by the scan tests).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scanned the 256 lab hosts on loopback") && stderr.contains("differ"), "{stderr}");
+    let obs = std::fs::read_to_string(dir.join("scan/observations.jsonl")).expect("observations");
+    assert_eq!(obs.lines().count(), 256);
+    assert!(dir.join("scan/metadata.json").is_file() && dir.join("scan/truth.jsonl").is_file());
 }
 
 #[test]

@@ -45,7 +45,8 @@ pub fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
     Ok(kb)
 }
 
-/// `exhunt demo`: lab evidence, then a hunt of it with an HTML report and a timeline beside it.
+/// `exhunt demo`: lab evidence, then a hunt of it with an HTML report and a timeline beside it; then a scan of a
+/// small loopback lab ([`demo_scan`]).
 fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &str) -> anyhow::Result<Code> {
     let dir = match dir {
         Some(d) => d,
@@ -74,6 +75,7 @@ fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &str) 
         out: crate::cli::OutputArgs { format: "table".into(), json: false },
     };
     let code = hunt::run(args)?;
+    demo_scan(&dir.join("scan"), seed)?;
     eprintln!(
         "exhunt demo: open {} in a browser; the lab's ground truth is in {}",
         dir.join("report.html").display(),
@@ -81,4 +83,85 @@ fn demo(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &str) 
     );
     // The demo worked when the hunt ran: findings are its point, not a failure.
     Ok(if code == Code::Findings { Code::Clean } else { code })
+}
+
+/// The loopback range of the demo's scan lab (256 simulated hosts).
+const DEMO_SCAN_RANGE: &str = "127.203.0.0/24";
+
+/// The scan half of the demo: a lab of 256 simulated HTTPS hosts on loopback, started here and stopped after,
+/// scanned with web-shell probing (only the requests of `docs/scanning.md`, only to the lab); observations,
+/// `metadata.json` and the lab's truth in `dir`, and how many addresses differ from the truth.
+fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
+    use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
+    std::fs::create_dir_all(dir)?;
+    let range = Range::parse(DEMO_SCAN_RANGE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let opts = ServeOptions { ranges: vec![range], port: 0, seed, bind: Bind::PerAddress };
+    let lab = rt.block_on(start(opts, Kb::builtin().catalog)).map_err(|e| anyhow::anyhow!("the scan lab: {e}"))?;
+    let truth = dir.join("truth.jsonl");
+    lab.write_truth(&mut std::fs::File::create(&truth)?)?;
+    let out = dir.join("observations.jsonl");
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(dir.join("metadata.json"));
+    // The lab's tasks run on its runtime's workers while the scan runs on its own.
+    let args = crate::cli::ScanArgs {
+        targets: vec![DEMO_SCAN_RANGE.to_string()],
+        ports: lab.port.to_string(),
+        targets_file: Vec::new(),
+        exclude: Vec::new(),
+        allow_reserved: true,
+        rate: 0,
+        per_host_rate: 0,
+        concurrency: 1000,
+        shard: "0/1".into(),
+        seed,
+        out: Some(out.clone()),
+        resume: false,
+        metadata: None,
+        webshells: true,
+        format: "jsonl".into(),
+        no_progress: true,
+        connect_timeout: 5.0,
+        tls_timeout: 5.0,
+        read_timeout: 5.0,
+        kb: crate::cli::KbArgs { kb: None },
+    };
+    let scanned = scan::scan(args);
+    rt.block_on(lab.shutdown());
+    scanned?;
+    let differ = differ_from_truth(&out, &truth)?;
+    eprintln!(
+        "exhunt demo: scanned the {} lab hosts on loopback: {differ} differ from the lab's truth (status, class, build); \
+         observations in {}",
+        256,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Addresses whose scan (status; class and build when the truth expects success) differs from the lab's truth.
+fn differ_from_truth(observations: &Path, truth: &Path) -> anyhow::Result<usize> {
+    use std::io::BufRead as _;
+    let mut seen = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(std::fs::File::open(observations)?).lines() {
+        if let Ok(Some(o)) = exhunt_scan::scan::from_line(&line?) {
+            let fp = o.fingerprint.as_ref();
+            let class = fp.map(|f| serde_json::to_value(f.class).unwrap_or_default());
+            let build = fp.and_then(|f| f.build.map(|b| b.to_string()));
+            seen.insert(o.ip.to_string(), (o.status.as_str().to_string(), class, build));
+        }
+    }
+    let mut differ = 0;
+    for line in std::io::BufReader::new(std::fs::File::open(truth)?).lines() {
+        let t: serde_json::Value = serde_json::from_str(&line?)?;
+        let e = &t["expect"];
+        let status = e["status"].as_str().unwrap_or_default();
+        let same = seen.get(t["addr"].as_str().unwrap_or_default()).is_some_and(|(s, class, build)| {
+            s == status
+                && (status != "success"
+                    || (class.as_ref() == Some(&e["class"]) && build.as_deref() == e["build"].as_str()))
+        });
+        differ += usize::from(!same);
+    }
+    Ok(differ)
 }

@@ -111,8 +111,8 @@ impl Session<'_> {
                 }
             }
             // Requests the handshake already carried are not written again (a new connection carries none).
-            let sent = if fresh { 0 } else { std::mem::take(&mut self.sent).min(rest.len()) };
-            self.sent = 0;
+            let carried = std::mem::take(&mut self.sent);
+            let sent = if fresh { 0 } else { carried.min(rest.len()) };
             bytes.clear();
             for (_, path, auth) in &rest[sent..] {
                 crate::http::request(&mut bytes, &self.host, path, *auth);

@@ -292,24 +292,6 @@ impl Tally {
     }
 }
 
-/// Counts an observations file (see [`Tally`]).
-pub fn tally_file(path: &Path) -> Result<Tally, ScanError> {
-    let f = std::fs::File::open(path).map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
-    let mut t = Tally::default();
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match from_line(&line) {
-            Ok(Some(o)) => t.add(&o),
-            Ok(None) => {}
-            Err(_) => t.bad_lines += 1,
-        }
-    }
-    Ok(t)
-}
-
 /// `metadata.json`, written in the folder of `--out` (or to `--metadata FILE`) when a scan starts and again when
 /// it ends: what was run, with which knowledge base and blocklist, and what came of it.
 ///

@@ -171,9 +171,10 @@ async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
     std::fs::write(&path, cut).expect("write");
     let (file, done, before) = open_output(&path, true).expect("resume");
     assert_eq!(done.count(), 100);
-    // The count a resumed scan goes on from is what the (cut) file holds, read the same way as `tally_file`.
+    // The count a resumed scan goes on from is what the (cut) file holds: its 100 whole lines, the torn one cut.
     assert_eq!(before.observations, 100);
-    assert_eq!(before, exhunt_scan::scan::tally_file(&path).expect("tally"));
+    assert_eq!(before.statuses.values().sum::<u64>(), 100);
+    assert_eq!(before.bad_lines, 0);
     let mut targets = TargetSet::new(vec![lab.port]);
     targets.add(&range).expect("range");
     let summary = run(

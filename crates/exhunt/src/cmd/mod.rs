@@ -127,41 +127,38 @@ fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
         kb: crate::cli::KbArgs { kb: None },
     };
     let scanned = scan::scan(args);
+    let differ = scanned.as_ref().ok().map(|_| differ_from_truth(&out, &lab)).transpose();
     rt.block_on(lab.shutdown());
     scanned?;
-    let differ = differ_from_truth(&out, &truth)?;
+    let differ = differ?.unwrap_or_default();
     eprintln!(
-        "exhunt demo: scanned the {} lab hosts on loopback: {differ} differ from the lab's truth (status, class, build); \
-         observations in {}",
-        256,
+        "exhunt demo: scanned the 256 lab hosts on loopback: {differ} differ from the lab's truth (status, class, \
+         build); observations in {}",
         out.display()
     );
     Ok(())
 }
 
-/// Addresses whose scan (status; class and build when the truth expects success) differs from the lab's truth.
-fn differ_from_truth(observations: &Path, truth: &Path) -> anyhow::Result<usize> {
+/// Addresses of the lab whose observation differs from the lab's own truth ([`exhunt_lab::serve::LabServer::truth_of`]):
+/// the status, and when the truth expects a success, the class and the build.
+fn differ_from_truth(observations: &Path, lab: &exhunt_lab::serve::LabServer) -> anyhow::Result<usize> {
     use std::io::BufRead as _;
     let mut seen = std::collections::HashMap::new();
     for line in std::io::BufReader::new(std::fs::File::open(observations)?).lines() {
         if let Ok(Some(o)) = exhunt_scan::scan::from_line(&line?) {
-            let fp = o.fingerprint.as_ref();
-            let class = fp.map(|f| serde_json::to_value(f.class).unwrap_or_default());
-            let build = fp.and_then(|f| f.build.map(|b| b.to_string()));
-            seen.insert(o.ip.to_string(), (o.status.as_str().to_string(), class, build));
+            seen.insert(o.ip, o);
         }
     }
-    let mut differ = 0;
-    for line in std::io::BufReader::new(std::fs::File::open(truth)?).lines() {
-        let t: serde_json::Value = serde_json::from_str(&line?)?;
-        let e = &t["expect"];
-        let status = e["status"].as_str().unwrap_or_default();
-        let same = seen.get(t["addr"].as_str().unwrap_or_default()).is_some_and(|(s, class, build)| {
-            s == status
-                && (status != "success"
-                    || (class.as_ref() == Some(&e["class"]) && build.as_deref() == e["build"].as_str()))
-        });
-        differ += usize::from(!same);
-    }
-    Ok(differ)
+    Ok(lab
+        .addrs()
+        .filter(|a| {
+            let e = lab.truth_of(*a).expect;
+            let Some(o) = seen.get(&std::net::IpAddr::V4(*a)) else { return true };
+            let fp = o.fingerprint.as_ref();
+            let class = fp.and_then(|f| serde_json::to_value(f.class).ok()).and_then(|v| v.as_str().map(String::from));
+            let build = fp.and_then(|f| f.build.map(|b| b.to_string()));
+            o.status.as_str() != e.status
+                || (e.status == "success" && (class.as_deref() != e.class || build != e.build))
+        })
+        .count())
 }

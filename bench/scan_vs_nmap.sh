@@ -23,6 +23,8 @@
 # What is counted: a "full fingerprint" is one target taken to its end (the safe ladder of docs/scanning.md for
 # exhunt: TLS + certificate, up to six GETs, NTLM; nmap: `-sT` connect, then http-title, http-headers, ssl-cert and
 # http-ntlm-info on /rpc/). Hostile hosts (slowloris and co.) are in both runs and cost each its deadlines.
+# Then, with the lab stopped, the TCP+TLS floor on the same cores (examples/handshake_floor.rs) and the ratio of
+# exhunt's steady state to it.
 # Only loopback is contacted: the lab's addresses, which this script starts itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ BITS=$(python3 -c "import math,sys; n=int(sys.argv[1]); b=int(math.log2(n)); ass
 RANGE="127.77.0.0/$((32 - BITS))"
 
 command -v nmap >/dev/null || { apt-get install -y -qq --no-install-recommends nmap >/dev/null; }
-cargo build -q --release -p exhunt
+cargo build -q --release -p exhunt -p exhunt-scan --example handshake_floor
 BIN="${CARGO_TARGET_DIR:-target}/release/exhunt"
 WORK="$(mktemp -d)"
 LAB=""
@@ -80,6 +82,11 @@ nmap -n -Pn -sT -T4 --min-hostgroup 1024 -p "$PORT" --host-timeout 120s --script
   --script http-title,http-headers,ssl-cert,http-ntlm-info --script-args http-ntlm-info.root=/rpc/ \
   -iL "$WORK/nmap-hosts" -oX "$WORK/nmap.xml" > /dev/null 2> "$WORK/nmap.err" || true
 t3=$(date +%s.%N)
+
+# The floor on the same cores, with the lab stopped: TCP connect + TLS 1.3 + two pipelined rounds + close, client
+# and server in one process (crates/exhunt-scan/examples/handshake_floor.rs).
+kill "$LAB" 2>/dev/null || true; wait "$LAB" 2>/dev/null || true; LAB=""
+"${CARGO_TARGET_DIR:-target}/release/examples/handshake_floor" 20000 1000 | tee "$WORK/floor" >&2
 
 python3 - "$WORK" "$t0" "$t1" "$t2" "$t3" "$HOSTS" "$NMAP_HOSTS" "$CONCURRENCY" <<'PY'
 import json, re, sys, xml.etree.ElementTree as ET
@@ -130,6 +137,9 @@ print(f"nmap 4 scripts: {nmap_done:6d} hosts   in {nm:7.1f} s = {nm_rate:8.1f} f
 print(f"exhunt steady : {steady:8.0f} fingerprints/s (10th to 90th percentile of finishing times)")
 print(f"ratio exhunt/nmap: {ex_rate / nm_rate:.1f}x" if nm_rate else "ratio: nmap scanned nothing")
 print(f"goal 3,000/s: whole run {ex_rate / 3000:.2f} of it, steady state {steady / 3000:.2f} of it")
+floor = float(re.search(r"two-rounds:.* = (\d+)/s", open(f"{work}/floor").read()).group(1))
+print(f"TCP+TLS floor (handshake + two pipelined rounds, one process): {floor:.0f}/s; "
+      f"exhunt steady state / floor: {steady / floor:.2f}; the goal / floor: {3000 / floor:.2f}")
 print(f"exhunt peak RSS: {rss / 1024:.0f} MiB")
 print(f"exhunt vs the lab's truth (status, class, build): {len(wrong)} of {hosts} differ" +
       "".join(f"\n  {a}: want {w}, got {g}" for a, w, g in wrong[:10]))

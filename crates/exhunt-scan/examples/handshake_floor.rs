@@ -6,6 +6,9 @@
 //! this machine's cores, to set beside the scanner-plus-lab figure. Loopback only: the server is its own.
 //!
 //!   cargo run --release -p exhunt-scan --example handshake_floor -- [CONNECTIONS] [CONCURRENCY]
+//!
+//! Exits 1 when a connection did not complete. `bench/scan_vs_nmap.sh` runs it for the floor ratio; `.ci/run` runs
+//! it small (debug build) as a check that it still works.
 
 use exhunt_scan::http::{Limits, connect, request, tls_config};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -94,7 +97,8 @@ fn main() {
     let n: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let conc: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(1_000);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    rt.block_on(async move {
+    let failed = rt.block_on(async move {
+        let mut failed = false;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(serve(listener));
@@ -116,6 +120,7 @@ fn main() {
             let _all = sem.acquire_many(conc as u32).await.expect("semaphore");
             let (cpu, wall) = (cpu_seconds() - c0, t0.elapsed().as_secs_f64());
             let done = ok.load(std::sync::atomic::Ordering::Relaxed);
+            failed |= done < n;
             println!(
                 "{name:10}: {done} of {n} connections in {wall:.1} s = {:.0}/s; CPU (client + server) {:.3} ms per connection; {} cores",
                 done as f64 / wall,
@@ -123,5 +128,10 @@ fn main() {
                 std::thread::available_parallelism().map_or(1, |c| c.get())
             );
         }
+        failed
     });
+    // A connection that did not complete is a failure of the run (CI runs this small, as a check).
+    if failed {
+        std::process::exit(1);
+    }
 }

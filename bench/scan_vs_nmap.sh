@@ -93,7 +93,7 @@ import json, re, sys, xml.etree.ElementTree as ET
 work, t0, t1, t2, t3 = sys.argv[1], *map(float, sys.argv[2:6])
 hosts, nmap_hosts, conc = map(int, sys.argv[6:9])
 from datetime import datetime
-statuses, exchange, ends = {}, 0, []
+statuses, exchange, ends, seen = {}, 0, [], {}
 for line in open(f"{work}/obs.jsonl"):
     o = json.loads(line)["data"]
     statuses[o["status"]] = statuses.get(o["status"], 0) + 1
@@ -101,13 +101,9 @@ for line in open(f"{work}/obs.jsonl"):
     exchange += fp.get("class") == "exchange"
     start = datetime.fromisoformat(o["started"].replace("Z", "+00:00")).timestamp()
     ends.append(start + o["elapsed_ms"] / 1000)
+    seen[o["ip"]] = (o["status"], fp.get("class"), fp.get("build"))
 ends.sort()
 # Against the lab's truth: status, class and build of every address.
-seen = {}
-for line in open(f"{work}/obs.jsonl"):
-    o = json.loads(line)["data"]
-    fp = o.get("fingerprint") or {}
-    seen[o["ip"]] = (o["status"], fp.get("class"), fp.get("build"))
 wrong = []
 for line in open(f"{work}/truth.jsonl"):
     t = json.loads(line)
@@ -119,7 +115,9 @@ for line in open(f"{work}/truth.jsonl"):
 # Steady state: targets finished per second between the 10th and the 90th percentile of finishing times (the ramp-up
 # and the tail of hostile hosts that run to their deadlines left out).
 lo, hi = ends[len(ends) // 10], ends[len(ends) * 9 // 10]
-steady = (len(ends) * 8 // 10) / (hi - lo) if hi > lo else 0.0
+# Only meaningful when there are more hosts than targets in flight: with every target started at once, the window
+# measures a burst of finishing times, not a sustained rate.
+steady = (len(ends) * 8 // 10) / (hi - lo) if hi > lo and hosts > conc else None
 done = sum(statuses.values())
 truth_exchange = sum(1 for l in open(f"{work}/truth.jsonl") if json.loads(l)["expect"]["class"] == "exchange")
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"{work}/time").read()).group(1))
@@ -134,12 +132,16 @@ print(f"exhunt scan  : {done:6d} targets in {ex:7.1f} s = {ex_rate:8.0f} fingerp
       f"(concurrency {conc}; {exchange} Exchange; {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})")
 print(f"nmap 4 scripts: {nmap_done:6d} hosts   in {nm:7.1f} s = {nm_rate:8.1f} fingerprints/s "
       f"({scripted} hosts with script output, {ntlm} NTLM answers)")
-print(f"exhunt steady : {steady:8.0f} fingerprints/s (10th to 90th percentile of finishing times)")
+if steady is None:
+    print(f"exhunt steady : n/a (all {hosts} targets in flight at once; use more hosts than --concurrency {conc})")
+else:
+    print(f"exhunt steady : {steady:8.0f} fingerprints/s (10th to 90th percentile of finishing times)")
 print(f"ratio exhunt/nmap: {ex_rate / nm_rate:.1f}x" if nm_rate else "ratio: nmap scanned nothing")
-print(f"goal 3,000/s: whole run {ex_rate / 3000:.2f} of it, steady state {steady / 3000:.2f} of it")
+print(f"goal 3,000/s: whole run {ex_rate / 3000:.2f} of it" +
+      (f", steady state {steady / 3000:.2f} of it" if steady else ""))
 floor = float(re.search(r"two-rounds:.* = (\d+)/s", open(f"{work}/floor").read()).group(1))
-print(f"TCP+TLS floor (handshake + two pipelined rounds, one process): {floor:.0f}/s; "
-      f"exhunt steady state / floor: {steady / floor:.2f}; the goal / floor: {3000 / floor:.2f}")
+print(f"TCP+TLS floor (handshake + two pipelined rounds, one process): {floor:.0f}/s; " +
+      (f"exhunt steady state / floor: {steady / floor:.2f}; " if steady else "") + f"the goal / floor: {3000 / floor:.2f}")
 print(f"exhunt peak RSS: {rss / 1024:.0f} MiB")
 print(f"exhunt vs the lab's truth (status, class, build): {len(wrong)} of {hosts} differ" +
       "".join(f"\n  {a}: want {w}, got {g}" for a, w, g in wrong[:10]))

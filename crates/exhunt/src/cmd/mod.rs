@@ -162,3 +162,42 @@ fn differ_from_truth(observations: &Path, lab: &exhunt_lab::serve::LabServer) ->
         })
         .count())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo's comparison counts what differs: nothing observed is all different, and a closed host observed as
+    /// refused (what its truth says) is the one that agrees. Loopback only: the lab is started here.
+    #[test]
+    fn the_demo_counts_addresses_that_differ_from_the_truth() {
+        use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
+        use exhunt_scan::{Observation, ScanStatus};
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let range = Range::parse("127.204.7.0/28").expect("range");
+        let opts = ServeOptions { ranges: vec![range], port: 0, seed: 3, bind: Bind::PerAddress };
+        let lab = rt.block_on(start(opts, Kb::builtin().catalog)).expect("lab");
+        let dir = tempfile::tempdir().expect("tmp");
+        let obs = dir.path().join("observations.jsonl");
+        std::fs::write(&obs, "").expect("write");
+        assert_eq!(differ_from_truth(&obs, &lab).expect("compare"), 16);
+        let closed = lab.addrs().find(|a| lab.truth_of(*a).expect.status == "refused").expect("a closed host in 16");
+        let o = Observation {
+            seq: Some(0),
+            ip: std::net::IpAddr::V4(closed),
+            port: lab.port,
+            name: None,
+            status: ScanStatus::Refused,
+            phase: Some("connect".into()),
+            error: None,
+            started: "2026-11-22T00:00:00Z".into(),
+            elapsed_ms: 0,
+            tls: None,
+            probes: Vec::new(),
+            fingerprint: None,
+        };
+        std::fs::write(&obs, exhunt_scan::scan::to_line(&o)).expect("write");
+        assert_eq!(differ_from_truth(&obs, &lab).expect("compare"), 15);
+        rt.block_on(lab.shutdown());
+    }
+}

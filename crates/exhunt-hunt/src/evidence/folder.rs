@@ -110,6 +110,10 @@ impl FolderSource {
     /// Resolves Windows path components below a root, case-insensitively (and percent-decoding names when the root
     /// is encoded). Returns the host path, the Windows path as the evidence spells it, and the display path.
     fn resolve(&self, root: &Root, comps: &[&str]) -> Option<(PathBuf, String, String)> {
+        // One file opened alone: its folder's other entries do not exist for the hunt.
+        if !self.allowed(root.info.letter, comps) {
+            return None;
+        }
         let mut host = root.dir.clone();
         let mut win = format!("{}:", root.info.letter);
         let mut disp = root.info.display.clone();
@@ -258,9 +262,6 @@ impl EvidenceSource for FolderSource {
     fn find(&self, windows_path: &str) -> Option<EvidenceFile> {
         let p = winpath::normalize(windows_path);
         let (letter, comps) = split(&p)?;
-        if self.only.is_some() && (comps.is_empty() || !self.allowed(letter, &comps)) {
-            return None;
-        }
         for root in self.roots_for(letter) {
             if let Some((host, win, display)) = self.resolve(root, &comps)
                 && let Ok(meta) = fs::symlink_metadata(&host)
@@ -281,9 +282,6 @@ impl EvidenceSource for FolderSource {
     fn is_dir(&self, windows_path: &str) -> bool {
         let p = winpath::normalize(windows_path);
         let Some((letter, comps)) = split(&p) else { return false };
-        if self.only.is_some() {
-            return letter == 'C' && comps.is_empty();
-        }
         self.roots_for(letter).any(|root| {
             self.resolve(root, &comps).is_some_and(|(host, _, _)| fs::symlink_metadata(host).is_ok_and(|m| m.is_dir()))
         })

@@ -9,14 +9,14 @@ use std::sync::OnceLock;
 
 struct World {
     rt: tokio::runtime::Runtime,
-    catalog: exhunt_kb::Catalog,
+    kb: exhunt_kb::Kb,
 }
 
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| World {
         rt: tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime"),
-        catalog: exhunt_kb::Kb::builtin().catalog,
+        kb: exhunt_kb::Kb::builtin(),
     })
 }
 
@@ -29,15 +29,16 @@ fuzz_target!(|data: &[u8]| {
         limits.max_body = 512;
     }
     let w = world();
-    let obs = w.rt.block_on(exhunt_scan::replay::observation(raw, chunk, &limits, &w.catalog));
+    let obs = w.rt.block_on(exhunt_scan::replay::observation(raw, chunk, &limits, &w.kb));
     for p in &obs.probes {
         assert!(p.body_len <= limits.max_body as u64, "body over the cap: {}", p.body_len);
         assert!(p.snippets.len() <= 12 && p.snippets.iter().all(|s| s.chars().count() <= 240));
         assert!(p.status.is_some() != p.error.is_some());
     }
     // What is written is what `exhunt detect --from` reads back.
-    let line = exhunt_scan::scan::to_line(&obs);
+    let line = exhunt_report::to_line(&obs);
     let back = exhunt_scan::scan::from_line(line.trim_end()).expect("own line").expect("an observation");
     assert_eq!(back, obs);
-    let _ = exhunt_scan::shadowserver::rows(&obs);
+    let _ = exhunt_report::shadowserver::rows(&obs);
+    let _ = exhunt_detect::scan::findings(&obs);
 });

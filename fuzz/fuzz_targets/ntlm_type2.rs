@@ -1,9 +1,9 @@
 //! Bytes as an NTLM Type-2 (CHALLENGE_MESSAGE) → the scanner's decoder, directly and through a `WWW-Authenticate`
-//! header (base64), as `exhunt scan` meets it. Offsets and lengths in the message are the server's: none may panic.
+//! header (base64), as `exhunt scan` meets it (the decoder is `exhunt_detect::scan`'s). Offsets and lengths in the message are the server's: none may panic.
 #![no_main]
 
 use base64::Engine as _;
-use exhunt_scan::ntlm::{decode_type2, type2_from_headers};
+use exhunt_detect::scan::{decode_type2, type2_from_headers};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,6 +4,7 @@
 //! * [`LogRules`]: log rules over [`Fields`] of one record, behind an Aho-Corasick prefilter over the raw record.
 //! * [`PathRules`]: globs and regexes over normalised Windows paths and file names ([`normalize_path`]).
 //! * [`FileRules`]: YARA source compiled with yara-x, scanned over bytes; hits carry the matching offsets.
+//! * [`scan`]: a scan observation's fingerprint, web shells, NTLM names and findings.
 //!
 //! [`check`] compiles every rule and returns what does not compile (the part of `exhunt kb check` that needs a
 //! compiler; the loader's own diagnostics come from [`exhunt_kb::Kb::load`]). [`selftest`] runs every rule over its
@@ -27,6 +28,7 @@ mod file;
 mod locate;
 mod log;
 mod path;
+pub mod scan;
 mod selftest;
 pub mod sigma;
 
@@ -40,6 +42,19 @@ pub use selftest::{SampleResult, SelfTest, selftest};
 pub use sigma::{SigmaHit, SigmaLoadFailure, SigmaRuleInfo, SigmaRules};
 
 use exhunt_kb::{Diagnostic, Kb};
+
+/// A stable finding id: the first 16 hex digits of SHA-256 over the rule id and the parts that locate the evidence.
+/// The same evidence gives the same id on every run and every machine; scan and hunt findings both use it.
+pub fn finding_id(rule: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    for p in parts {
+        h.update([0u8]);
+        h.update(p.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
 
 /// Compiles every rule of `kb` and returns what does not compile: K010 (log rule regex), K011 (YARA, positioned in
 /// the TOML or `.yar` file), K022 (path rule glob or regex), and K044 warnings (YARA compiler warnings).

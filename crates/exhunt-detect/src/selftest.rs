@@ -122,7 +122,36 @@ pub fn selftest(kb: &Kb) -> SelfTest {
             }
         }
     }
+    fingerprint_samples(kb, &mut out);
     out
+}
+
+/// The scan pack's fingerprint samples: each body cut to its snippets as the scanner cuts it, the fingerprint
+/// computed, and every difference from the sample's `expect` reported.
+fn fingerprint_samples(kb: &Kb, out: &mut SelfTest) {
+    let anchors = crate::scan::BodyAnchors::new(&kb.scan.markers);
+    let file = &kb.scan.fingerprint_file;
+    let text = kb.files.files.iter().find(|f| &f.display == file).map(|f| f.text.as_str()).unwrap_or("");
+    let mut from = 0;
+    for (i, s) in kb.scan.samples.iter().enumerate() {
+        // The sample's line: the i-th `[[sample]]` header.
+        let at = text[from..].find("[[sample]]").map(|o| from + o).unwrap_or(0);
+        from = at + 1;
+        let (line, col) = exhunt_kb::diag::line_col(text, at);
+        let obs = crate::scan::sample_observation(s, &anchors);
+        let got = crate::scan::fingerprint(&obs, kb);
+        let differences = crate::scan::sample_differences(&s.expect, got.as_ref());
+        out.results.push(SampleResult {
+            rule: "fingerprint".into(),
+            sample: format!("#{} ({})", i + 1, s.name),
+            expected: true,
+            got: differences.is_empty(),
+            error: (!differences.is_empty()).then(|| differences.join("; ")),
+            file: file.clone(),
+            line,
+            col,
+        });
+    }
 }
 
 fn result(kb: &Kb, rule: &Rule, info: &SampleInfo, got: bool, error: Option<String>) -> SampleResult {

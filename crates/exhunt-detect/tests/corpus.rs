@@ -2,7 +2,9 @@
 //! Each assertion follows the file's `expect` in the corpus manifest.
 
 use exhunt_detect::FileRules;
+use exhunt_detect::scan::{BodyAnchors, fingerprint};
 use exhunt_kb::Kb;
+use exhunt_model::{Build, BuildSource, Chain, ChainStatus, Class, Observation, Probe, ScanStatus};
 use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
@@ -70,5 +72,66 @@ fn no_file_rule_matches_benign_aspnet_pages() {
     assert_eq!(files.len(), 10, "{files:?}");
     for rel in &files {
         assert!(file_hits(&rules, rel).is_empty(), "{rel} matched");
+    }
+}
+
+// The real OWA logon page in `corpus/fingerprint/owa/` is recognised with its CU, as the scanner keeps it.
+
+fn obs(body: &[u8], feserver: bool) -> Observation {
+    let (title, snippets) = BodyAnchors::new(&Kb::builtin().scan.markers).extract(body);
+    let mut headers = std::collections::BTreeMap::new();
+    if feserver {
+        headers.insert("x-feserver".to_string(), vec!["EX16".to_string()]);
+    }
+    Observation {
+        seq: Some(0),
+        ip: "127.0.0.1".parse().expect("ip"),
+        port: 443,
+        name: None,
+        status: ScanStatus::Success,
+        phase: None,
+        error: None,
+        started: "2021-03-03T00:00:00Z".into(),
+        elapsed_ms: 1,
+        tls: None,
+        probes: vec![Probe {
+            name: "logon".into(),
+            path: "/owa/auth/logon.aspx".into(),
+            status: Some(200),
+            headers,
+            title,
+            snippets,
+            ..Probe::default()
+        }],
+        fingerprint: None,
+    }
+}
+
+#[test]
+fn the_real_logon_page_is_recognised_with_its_cu() {
+    let page = std::fs::read(corpus().join("fingerprint/owa/joda32_outlook_web_15.1.1466.html")).expect("corpus page");
+    let kb = Kb::builtin();
+    // Alone (as the honeypot serves it): an OWA look-alike.
+    let fp = fingerprint(&obs(&page, false), &kb).expect("fp");
+    assert_eq!(fp.class, Class::Lookalike);
+    // From a server that also answers as Exchange: 2016 CU9 family, ProxyLogon indeterminate (CU9 got the Mar21SU).
+    let fp = fingerprint(&obs(&page, true), &kb).expect("fp");
+    assert_eq!(fp.class, Class::Exchange);
+    assert_eq!(fp.build, Some(Build::cu(15, 1, 1466)));
+    assert_eq!(fp.build_source, Some(BuildSource::LogonPath));
+    assert_eq!(fp.product.as_deref(), Some("2016"));
+    assert_eq!(
+        fp.verdict.as_ref().and_then(|v| v.chain(Chain::ProxyLogon)).map(|c| c.status),
+        Some(ChainStatus::Indeterminate)
+    );
+}
+
+#[test]
+fn the_iis_error_pages_are_not_exchange() {
+    let kb = Kb::builtin();
+    for f in ["joda32_401.html", "joda32_403.html", "joda32_404.html"] {
+        let page = std::fs::read(corpus().join("fingerprint/owa").join(f)).expect("corpus page");
+        let fp = fingerprint(&obs(&page, false), &kb).expect("fp");
+        assert_eq!(fp.class, Class::NotExchange, "{f}");
     }
 }

@@ -147,6 +147,9 @@ pub const CODES: &[(&str, &str)] = &[
     ("K042", "a log rule tests a field that none of its sources has (warning)"),
     ("K043", "a prefilter literal is shorter than 3 bytes (warning)"),
     ("K044", "a YARA compiler warning (warning)"),
+    ("K050", "a scan pack (`scan/webshell-paths.toml`, `scan/fingerprint.toml`) is missing"),
+    ("K051", "a web-shell URL path is not a bare absolute path to a script, or is listed twice"),
+    ("K052", "a fingerprint marker is not one of the anchors the scanner keeps, or an anchor is too short or long"),
 ];
 
 #[cfg(test)]

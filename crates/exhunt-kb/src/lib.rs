@@ -1,7 +1,7 @@
 //! The knowledge base as data.
 //!
 //! Everything exhunt knows about Exchange and the 2021 campaigns lives in the `kb/` folder as plain files, not in
-//! code: the build catalog (`builds/exchange-builds.csv`), IOC packs (`ioc/*.toml`) and rules (`rules/**/*.toml`, each
+//! code: the build catalog (`builds/exchange-builds.csv`), IOC packs (`ioc/*.toml`), scan packs (`scan/*.toml`: web-shell URL paths, fingerprint markers) and rules (`rules/**/*.toml`, each
 //! with its own positive and negative samples). This crate loads, validates and lints them, reporting every problem
 //! as a coded [`Diagnostic`] with file, line and column. The format is specified in `docs/kb-format.md`.
 //!
@@ -12,12 +12,14 @@ pub mod diag;
 pub mod files;
 pub mod ioc;
 pub mod rules;
+pub mod scan;
 
 pub use catalog::{Catalog, CatalogRow, Fix};
 pub use diag::{Diagnostic, Level};
 pub use files::{KbFile, KbFiles};
 pub use ioc::IocSet;
 pub use rules::{Rule, RuleSet};
+pub use scan::ScanPack;
 
 /// A loaded knowledge base.
 #[derive(Clone, Debug)]
@@ -25,6 +27,8 @@ pub struct Kb {
     pub catalog: Catalog,
     pub iocs: IocSet,
     pub rules: RuleSet,
+    /// What the scanner probes and its fingerprint reads (`scan/`).
+    pub scan: ScanPack,
     /// The files it was loaded from (rule samples are read from here).
     pub files: KbFiles,
 }
@@ -36,8 +40,9 @@ impl Kb {
         let catalog = catalog::load(&files, &mut diags);
         let iocs = ioc::load(&files, &mut diags);
         let rules = rules::load(&files, &mut diags);
+        let scan = scan::load(&files, &mut diags);
         check_stray_files(&files, &rules, &mut diags);
-        (Kb { catalog, iocs, rules, files }, diags)
+        (Kb { catalog, iocs, rules, scan, files }, diags)
     }
 
     /// Loads the knowledge base folder at `root`.
@@ -74,11 +79,13 @@ fn check_stray_files(files: &KbFiles, rules: &RuleSet, diags: &mut Vec<Diagnosti
             || f.rel.ends_with("README.md")
             || (f.rel.starts_with("ioc/") && f.rel.ends_with(".toml"))
             || (f.rel.starts_with("rules/") && f.rel.ends_with(".toml"))
+            || f.rel == scan::WEBSHELL_PATHS
+            || f.rel == scan::FINGERPRINT
             || rules.sample_files.contains(&f.rel);
         if !claimed {
             diags.push(
                 Diagnostic::warning("K024", &f.display, "no loader reads this file")
-                    .with_help("catalog rows go in `builds/exchange-builds.csv`, IOC packs in `ioc/*.toml`, rules in `rules/**/*.toml`, and a sample file must be named by a rule"),
+                    .with_help("catalog rows go in `builds/exchange-builds.csv`, IOC packs in `ioc/*.toml`, rules in `rules/**/*.toml`, scan packs in `scan/`, and a sample file must be named by a rule"),
             );
         }
     }

@@ -7,12 +7,14 @@
 //! * [`BuildVerdict`] / [`ChainVerdict`]: what the knowledge base says about a build, per attack chain.
 //! * [`Finding`] / [`Evidence`] / [`Locator`]: what a rule found and where.
 //! * [`Incident`] / [`ActivityGroup`]: one host's compromise across sources; hosts that share an actor's traces.
+//! * [`Observation`] / [`Fingerprint`]: what a scan saw of one target, and what that says.
 //! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
 
 mod build;
 mod finding;
 mod host;
+mod observation;
 mod story;
 mod time_fmt;
 mod verdict;
@@ -20,6 +22,9 @@ mod verdict;
 pub use build::{Build, BuildParseError};
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 pub use host::{BuildSpan, Coverage, Exposure, HostReport, HostVerdict};
+pub use observation::{
+    BuildSource, CertInfo, Class, Fingerprint, NtlmInfo, Observation, Probe, ScanStatus, TlsInfo, WebShellHit,
+};
 pub use story::{ActivityGroup, GroupLink, Incident, IncidentStep, Stage};
 pub use time_fmt::Timestamp;
 pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
@@ -46,6 +51,9 @@ impl Record for HostReport {
 }
 impl Record for Incident {
     const TYPE: &'static str = "incident";
+}
+impl Record for Observation {
+    const TYPE: &'static str = "observation";
 }
 impl Record for ActivityGroup {
     const TYPE: &'static str = "activity-group";

@@ -8,8 +8,8 @@
 //! {"type":"finding","v":1,"data":{"id":"…","rule":"EXH-LOG-0001","kind":"exploitation","severity":"high",…}}
 //! ```
 //!
-//! * `type` names the record: `finding`, `build-verdict`, `error`, `summary` (and later `observation`,
-//!   `host-verdict`, …). A consumer must skip types it does not know.
+//! * `type` names the record: `finding`, `observation`, `build-verdict`, `host-report`, `incident`, `error`, …
+//!   A consumer must skip types it does not know.
 //! * `v` is the schema version of `data` for that type. Fields may be added to `data` without a bump; removing or
 //!   changing the meaning of a field bumps `v`.
 //! * `data` is the record itself, as the types in `exhunt-model` serialize (RFC 3339 UTC times, `null` for unknown).
@@ -19,12 +19,13 @@
 
 mod html;
 mod jsonl;
+pub mod shadowserver;
 mod table;
 mod text;
 mod timeline;
 
 pub use html::{escape_html, render_html};
-pub use jsonl::{Envelope, JsonlWriter};
+pub use jsonl::{Envelope, JsonlWriter, from_line, to_line};
 pub use table::{Table, findings_table, verdict_table};
 pub use text::{escape_terminal, truncate_chars};
 pub use timeline::{TIMELINE_COLUMNS, csv_safe, write_timeline};

@@ -28,18 +28,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn server_config() -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let ck = rcgen::generate_simple_self_signed(vec!["floor.lab".to_string()]).expect("certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .expect("config");
-    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-    config.send_tls13_tickets = 0;
-    Arc::new(config)
+    exhunt_lab::serve::self_signed_config("floor.lab").expect("certificate")
 }
 
 async fn serve(listener: TcpListener) {

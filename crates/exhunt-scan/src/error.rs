@@ -32,6 +32,9 @@ pub enum ScanError {
         path.display()
     )]
     MetadataTaken { path: PathBuf, differs: String },
+    /// Nothing to scan, or a flag's value that is not allowed; the message names the flag.
+    #[error("{0}")]
+    Usage(String),
     /// A line of an observations file that is not an observation.
     #[error("{}:{line}: not an observation: {reason}", path.display())]
     Observation { path: PathBuf, line: usize, reason: String },

@@ -2,7 +2,8 @@
 //! its own deadline, heads and bodies capped, gzip inflated only up to the cap. Written here rather than taken
 //! from hyper so that each failure maps to one [`ScanStatus`] and nothing can grow without bound.
 
-use crate::observe::{CertInfo, KEPT_HEADERS, ScanStatus, TlsInfo};
+use crate::observe::KEPT_HEADERS;
+use exhunt_model::{CertInfo, ScanStatus, TlsInfo};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use std::collections::BTreeMap;
 use std::io::Read as _;

@@ -18,15 +18,41 @@
 //! order, in fewer round trips. With a per-host rate they go one at a time, spaced by it.
 
 use crate::http::{Conn, Failure, Limits};
-use crate::ntlm::TYPE1_B64;
-use crate::observe::{Observation, Probe, ScanStatus, extract};
 use crate::rate::{HostGuard, HostLimiter};
 use crate::target::Target;
+use exhunt_detect::scan::{BodyAnchors, baseline_dirs, logon_build, type2_from_headers};
+use exhunt_kb::scan::{Markers, ScanPack};
+use exhunt_model::{Observation, Probe, ScanStatus};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub const EXPORTTOOL: &str = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application";
+
+/// nmap's `http-ntlm-info` Type-1 (NEGOTIATE_MESSAGE), base64: the server answers with a Type-2 that names it.
+pub const TYPE1_B64: &str = "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==";
+
+/// What the ladder takes from the knowledge base's scan pack (`kb/scan/`), prepared once per scan: the body
+/// anchors, the markers, the web-shell paths and their folders.
+pub struct PackProbes {
+    pub anchors: BodyAnchors,
+    pub markers: Markers,
+    /// In the pack's order: the order they are sent in.
+    pub webshell_paths: Vec<String>,
+    /// One random name in each is the soft-404 baseline.
+    pub baseline_dirs: Vec<String>,
+}
+
+impl PackProbes {
+    pub fn new(pack: &ScanPack) -> PackProbes {
+        PackProbes {
+            anchors: BodyAnchors::new(&pack.markers),
+            markers: pack.markers.clone(),
+            webshell_paths: pack.webshell_paths.iter().map(|p| p.url.clone()).collect(),
+            baseline_dirs: baseline_dirs(&pack.webshell_paths),
+        }
+    }
+}
 
 /// What the ladder needs.
 #[derive(Clone)]
@@ -38,6 +64,22 @@ pub struct LadderConfig {
     pub per_host: Arc<HostLimiter>,
     pub webshells: bool,
     pub seed: u64,
+    pub probes: Arc<PackProbes>,
+}
+
+impl LadderConfig {
+    /// The ladder with the scanner's TLS configuration, the knowledge base's scan pack, no per-host rate and no
+    /// web-shell probing; set the fields to change them.
+    pub fn new(pack: &ScanPack, limits: Limits, seed: u64) -> LadderConfig {
+        LadderConfig {
+            limits,
+            tls: crate::http::tls_config(),
+            per_host: Arc::new(HostLimiter::unlimited()),
+            webshells: false,
+            seed,
+            probes: Arc::new(PackProbes::new(pack)),
+        }
+    }
 }
 
 struct Session<'a> {
@@ -125,7 +167,7 @@ impl Session<'_> {
                 for (name, path, _) in rest {
                     match conn.recv(&limits).await {
                         Ok(resp) => {
-                            results.push(Ok(probe_from_response(name, path, resp)));
+                            results.push(Ok(probe_from_response(name, path, resp, &self.cfg.probes.anchors)));
                             answered += 1;
                             if !conn.reusable {
                                 break;
@@ -195,14 +237,14 @@ impl Session<'_> {
                 }
             }
         };
-        Ok(probe_from_response(name, path, resp))
+        Ok(probe_from_response(name, path, resp, &self.cfg.probes.anchors))
     }
 }
 
 /// What an observation keeps of a response: the kept headers, title, body length and hash, the anchors' snippets.
-pub fn probe_from_response(name: &str, path: &str, resp: crate::http::Response) -> Probe {
+pub fn probe_from_response(name: &str, path: &str, resp: crate::http::Response, anchors: &BodyAnchors) -> Probe {
     use sha2::Digest as _;
-    let (title, snippets) = extract(&resp.body);
+    let (title, snippets) = anchors.extract(&resp.body);
     Probe {
         name: name.to_string(),
         path: path.to_string(),
@@ -245,12 +287,13 @@ pub fn failed_probe(name: &str, path: &str, f: &Failure) -> Probe {
     }
 }
 
-fn hints_exchange(p: &Probe) -> bool {
+/// Anything of Exchange in a first answer: its headers, a 401, OWA's title, or a resource path under OWA.
+fn hints_exchange(p: &Probe, m: &Markers) -> bool {
     p.headers.contains_key("x-owa-version")
         || p.headers.contains_key("x-feserver")
         || p.status == Some(401)
-        || p.title.as_deref().is_some_and(|t| t.contains("Outlook"))
-        || p.snippets.iter().any(|s| s.contains("/owa/"))
+        || p.title.as_deref().is_some_and(|t| m.owa_title.iter().any(|w| t.contains(w.as_str())))
+        || p.snippets.iter().any(|s| s.contains(m.legacy_build_after.as_str()))
 }
 
 /// Runs the ladder against one target; never fails, the observation says how it ended.
@@ -318,11 +361,11 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
         }
         None => unreachable!("invariant: get_all answers the first request"),
     };
-    let mut hints = hints_exchange(&first);
+    let mut hints = hints_exchange(&first, &cfg.probes.markers);
     obs.probes.push(first);
     match ews {
         Some(Ok(p)) => {
-            hints |= hints_exchange(&p);
+            hints |= hints_exchange(&p, &cfg.probes.markers);
             obs.probes.push(p);
         }
         Some(Err(f)) => obs.probes.push(failed_probe("ews", "/EWS/Exchange.asmx", &f)),
@@ -338,30 +381,31 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
             .probes
             .iter()
             .flat_map(|p| p.snippets.iter())
-            .any(|x| crate::detect::logon_build(x).is_some_and(|b| b.major < 15));
+            .any(|x| logon_build(x, &cfg.probes.markers).is_some_and(|b| b.major < 15));
         if !legacy {
             reqs.push(("exporttool", EXPORTTOOL, None));
         }
         reqs.push(("ntlm", "/rpc/", Some(&auth)));
         push_all(&mut s, &mut obs, &reqs).await;
         let got = obs.probes.iter().any(|p| {
-            p.name == "ntlm"
-                && crate::ntlm::type2_from_headers(p.headers.get("www-authenticate").into_iter().flatten()).is_some()
+            p.name == "ntlm" && type2_from_headers(p.headers.get("www-authenticate").into_iter().flatten()).is_some()
         });
         if !got {
             push_all(&mut s, &mut obs, &[("ntlm", "/EWS/", Some(&auth))]).await;
         }
         if cfg.webshells {
             let mut rng = cfg.seed ^ u64::from(target.port) ^ crate::target::ip_to_u128(target.ip) as u64;
-            let baselines: Vec<String> = crate::webshell::dirs()
-                .into_iter()
+            let baselines: Vec<String> = cfg
+                .probes
+                .baseline_dirs
+                .iter()
                 .map(|dir| {
                     rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                     format!("{dir}{:016x}.aspx", rng)
                 })
                 .collect();
             let mut reqs: Vec<Req<'_>> = baselines.iter().map(|p| ("baseline", p.as_str(), None)).collect();
-            reqs.extend(crate::webshell::PATHS.iter().map(|p| ("webshell", *p, None)));
+            reqs.extend(cfg.probes.webshell_paths.iter().map(|p| ("webshell", p.as_str(), None)));
             for chunk in reqs.chunks(WEBSHELL_BATCH) {
                 push_all(&mut s, &mut obs, chunk).await;
             }

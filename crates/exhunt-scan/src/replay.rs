@@ -1,11 +1,11 @@
 //! Responses from bytes instead of the network: the same [`crate::http::Conn`] reading a canned response, for unit
 //! tests and the `http_observation` fuzz target. Nothing here opens a socket.
 
-use crate::detect::fingerprint;
 use crate::http::{Conn, Limits};
 use crate::ladder::{failed_probe, probe_from_response};
-use crate::observe::{Observation, Probe, ScanStatus};
-use exhunt_kb::Catalog;
+use exhunt_detect::scan::{BodyAnchors, fingerprint};
+use exhunt_kb::Kb;
+use exhunt_model::{Observation, Probe, ScanStatus};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -48,17 +48,18 @@ impl AsyncWrite for Canned<'_> {
 
 /// The probe the ladder would record if `raw` were the server's answer to `GET path`. Needs a tokio runtime with
 /// the time driver (the deadlines are the scanner's own).
-pub async fn probe(name: &str, path: &str, raw: &[u8], chunk: usize, limits: &Limits) -> Probe {
+pub async fn probe(name: &str, path: &str, raw: &[u8], chunk: usize, limits: &Limits, anchors: &BodyAnchors) -> Probe {
     let mut conn = Conn::new(Canned::new(raw, chunk));
     match conn.get("lab.invalid", path, None, limits).await {
-        Ok(resp) => probe_from_response(name, path, resp),
+        Ok(resp) => probe_from_response(name, path, resp, anchors),
         Err(f) => failed_probe(name, path, &f),
     }
 }
 
 /// An observation of one target whose every ladder step got `raw` as its answer, with its fingerprint: the whole
 /// path from bytes to a verdict, as [`crate::ladder::scan`] takes it.
-pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, catalog: &Catalog) -> Observation {
+pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, kb: &Kb) -> Observation {
+    let anchors = BodyAnchors::new(&kb.scan.markers);
     let mut probes = Vec::new();
     for (name, path) in [
         ("logon", "/owa/auth/logon.aspx"),
@@ -68,7 +69,7 @@ pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, catalog: &Ca
         ("baseline", "/aspnet_client/0000000000000000.aspx"),
         ("webshell", "/aspnet_client/shell.aspx"),
     ] {
-        probes.push(probe(name, path, raw, chunk, limits).await);
+        probes.push(probe(name, path, raw, chunk, limits, &anchors).await);
     }
     let mut obs = Observation {
         seq: Some(0),
@@ -84,7 +85,7 @@ pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, catalog: &Ca
         probes,
         fingerprint: None,
     };
-    obs.fingerprint = fingerprint(&obs, catalog);
+    obs.fingerprint = fingerprint(&obs, kb);
     obs
 }
 
@@ -99,7 +100,8 @@ mod tests {
     #[test]
     fn a_chunk_size_near_usize_max_is_a_short_body_not_a_panic() {
         let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc";
-        let p = rt().block_on(probe("logon", "/", raw, 7, &Limits::default()));
+        let anchors = BodyAnchors::new(&Kb::builtin().scan.markers);
+        let p = rt().block_on(probe("logon", "/", raw, 7, &Limits::default(), &anchors));
         assert_eq!(p.status, Some(200));
         assert!(p.truncated);
     }
@@ -123,10 +125,9 @@ mod tests {
         let raw = format!(
             "HTTP/1.1 401 Unauthorized\r\nX-OWA-Version: 15.1.2176.9\r\nX-FEServer: EX01\r\nWWW-Authenticate: NTLM {t2}\r\nContent-Length: 0\r\n\r\n"
         );
-        let catalog = exhunt_kb::Kb::builtin().catalog;
-        let o = rt().block_on(observation(raw.as_bytes(), 5, &Limits::default(), &catalog));
+        let o = rt().block_on(observation(raw.as_bytes(), 5, &Limits::default(), &Kb::builtin()));
         let f = o.fingerprint.expect("fingerprint");
-        assert_eq!(f.class, crate::detect::Class::Exchange);
+        assert_eq!(f.class, exhunt_model::Class::Exchange);
         assert_eq!(f.build.map(|b| b.to_string()).as_deref(), Some("15.1.2176.9"));
         assert_eq!(f.feserver.as_deref(), Some("EX01"));
         let n = f.ntlm.expect("ntlm");

@@ -1,18 +1,24 @@
 //! The executor: walks one shard, applies the global rate, keeps at most `concurrency` targets in flight, and
-//! writes each observation as one JSON line the moment it is done (append-only, one `write` per line).
+//! writes each observation as one JSON line the moment it is done (append-only, one `write` per target), followed
+//! by its findings (`finding` records: a vulnerable chain, a web shell), which are a pure function of it.
 //!
 //! Resume: the output file is the checkpoint. On `--resume` it is read back, a torn last line (a kill -9 in the
 //! middle of a write) is cut off, and the `seq` of every complete line goes into a [`Done`] set; the walk is then
 //! replayed and every target already in the file is skipped. So no target is lost (a torn line is scanned again)
 //! and none is repeated (a complete line is never rewritten). `Done` holds a low-water mark plus the few numbers
-//! above it, so it stays as small as the number of targets in flight when the scan stopped.
+//! above it, so it stays as small as the number of targets in flight when the scan stopped. The findings after the
+//! last complete observation are written again from it on resume (they may have been torn), so each observation
+//! is followed by exactly its findings.
 
 use crate::blocklist::Blocklist;
 use crate::error::ScanError;
 use crate::ladder::{LadderConfig, scan};
-use crate::observe::{Observation, ScanStatus};
 use crate::target::{Item, ShardIter, TargetSet};
-use exhunt_kb::Catalog;
+pub use exhunt_detect::scan::Tally;
+use exhunt_detect::scan::{findings, fingerprint};
+use exhunt_kb::Kb;
+use exhunt_model::{Class, Observation, ScanStatus};
+use exhunt_report::to_line;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, Seek as _, Write as _};
@@ -65,36 +71,18 @@ impl Done {
     }
 }
 
-/// The envelope line of an observation.
-#[derive(Serialize)]
-struct Line<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    v: u32,
-    data: &'a Observation,
-}
-
-/// Serialises an observation as one envelope line, newline included.
-pub fn to_line(obs: &Observation) -> String {
-    let mut s = serde_json::to_string(&Line { kind: "observation", v: 1, data: obs })
-        .unwrap_or_else(|e| format!("{{\"type\":\"error\",\"v\":1,\"data\":{{\"message\":{:?}}}}}", e.to_string()));
-    s.push('\n');
+/// A fingerprinted observation's lines: the observation, then its findings.
+pub fn lines_of(obs: &Observation) -> String {
+    let mut s = to_line(obs);
+    for f in findings(obs) {
+        s.push_str(&to_line(&f));
+    }
     s
 }
 
-/// Parses one envelope line back; `None` for other record types.
+/// Reads an observation line back; `None` for other record types.
 pub fn from_line(line: &str) -> Result<Option<Observation>, String> {
-    #[derive(serde::Deserialize)]
-    struct Env {
-        #[serde(rename = "type")]
-        kind: String,
-        data: serde_json::Value,
-    }
-    let env: Env = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    if env.kind != "observation" {
-        return Ok(None);
-    }
-    serde_json::from_value(env.data).map(Some).map_err(|e| e.to_string())
+    exhunt_report::from_line::<Observation>(line)
 }
 
 /// Opens the output for appending; with `resume`, reads what it holds first, cuts a torn last line, and counts
@@ -107,6 +95,8 @@ pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done, Ta
         let f = std::fs::File::open(path).map_err(|source| ScanError::Read { path: path.to_path_buf(), source })?;
         let mut r = std::io::BufReader::new(f);
         let mut good_len = 0u64;
+        // The end of the last complete observation line, and that observation.
+        let mut last: Option<(u64, Observation)> = None;
         let mut line = String::new();
         loop {
             line.clear();
@@ -125,15 +115,22 @@ pub fn open_output(path: &Path, resume: bool) -> Result<(std::fs::File, Done, Ta
                         Some(seq) => done.insert(seq),
                         None => done.insert_blocked(o.ip, o.port),
                     }
+                    last = Some((good_len, o));
                 }
                 Ok(None) => {}
                 Err(_) => tally.bad_lines += 1,
             }
         }
+        // The last observation's findings may be torn or missing: cut them and write them again from it.
+        let cut = last.as_ref().map(|(end, _)| *end).unwrap_or(good_len);
         let f = std::fs::OpenOptions::new().write(true).open(path).map_err(werr)?;
-        f.set_len(good_len).map_err(werr)?;
+        f.set_len(cut).map_err(werr)?;
         let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(werr)?;
         f.seek(std::io::SeekFrom::End(0)).map_err(werr)?;
+        if let Some((_, o)) = &last {
+            let again: String = findings(o).iter().map(to_line).collect();
+            f.write_all(again.as_bytes()).and_then(|_| f.flush()).map_err(werr)?;
+        }
         return Ok((f, done, tally));
     }
     if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false) {
@@ -166,7 +163,7 @@ pub async fn run(
     targets: Arc<TargetSet>,
     blocklist: Arc<Blocklist>,
     opts: ScanOptions,
-    catalog: Arc<Catalog>,
+    kb: Arc<Kb>,
     mut out: Box<dyn std::io::Write + Send>,
     out_path: PathBuf,
     done: Done,
@@ -177,15 +174,15 @@ pub async fn run(
     let writer = tokio::task::spawn_blocking(move || -> Result<Summary, ScanError> {
         let mut s = Summary::default();
         while let Some(mut o) = rx.blocking_recv() {
-            o.fingerprint = crate::detect::fingerprint(&o, &catalog);
-            if o.fingerprint.as_ref().is_some_and(|f| f.class == crate::detect::Class::Exchange) {
+            o.fingerprint = fingerprint(&o, &kb);
+            if o.fingerprint.as_ref().is_some_and(|f| f.class == Class::Exchange) {
                 s.exchange += 1;
             }
             *s.by_status.entry(o.status.as_str().to_string()).or_default() += 1;
             if o.status != ScanStatus::Blocked {
                 s.scanned += 1;
             }
-            out.write_all(to_line(&o).as_bytes())
+            out.write_all(lines_of(&o).as_bytes())
                 .and_then(|_| out.flush())
                 .map_err(|source| ScanError::Write { path: out_path.clone(), source })?;
             progress(&o);
@@ -246,50 +243,6 @@ pub async fn run(
     summary.blocked = blocked_count;
     summary.elapsed_s = t0.elapsed().as_secs_f64();
     Ok(summary)
-}
-
-/// What an observations file holds, counted: the exit code and `metadata.json` come from it, so a resumed scan
-/// counts everything it wrote across runs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Tally {
-    /// Observation lines.
-    pub observations: u64,
-    /// Per status (`success`, `timeout`, …, `blocked`).
-    pub statuses: std::collections::BTreeMap<String, u64>,
-    pub exchange: u64,
-    /// Exchange hosts with at least one chain `vulnerable`.
-    pub vulnerable: u64,
-    /// Exchange hosts where a chain is `indeterminate` and none `vulnerable`.
-    pub indeterminate: u64,
-    /// Hosts with at least one web shell found.
-    pub webshell_hosts: u64,
-    /// Lines that are not observations (a torn last line, or damage).
-    pub bad_lines: u64,
-}
-
-impl Tally {
-    pub fn add(&mut self, o: &Observation) {
-        use exhunt_model::ChainStatus;
-        self.observations += 1;
-        *self.statuses.entry(o.status.as_str().to_string()).or_default() += 1;
-        let Some(f) = &o.fingerprint else { return };
-        if f.class == crate::detect::Class::Exchange {
-            self.exchange += 1;
-            if f.chains.values().any(|s| *s == ChainStatus::Vulnerable) {
-                self.vulnerable += 1;
-            } else if f.chains.values().any(|s| *s == ChainStatus::Indeterminate) {
-                self.indeterminate += 1;
-            }
-        }
-        if !f.webshells.is_empty() {
-            self.webshell_hosts += 1;
-        }
-    }
-
-    /// True when the scan found something to act on: a vulnerable Exchange host or a web shell.
-    pub fn has_findings(&self) -> bool {
-        self.vulnerable > 0 || self.webshell_hosts > 0
-    }
 }
 
 /// `metadata.json`, written in the folder of `--out` (or to `--metadata FILE`) when a scan starts and again when

@@ -3,10 +3,12 @@
 //! request of the ladder must still be answered exactly once, in the ladder's order, whatever N is; with no limit
 //! the whole ladder takes one connection and requests arrive several at a time. No other traffic.
 
-use exhunt_scan::http::{Limits, tls_config};
+use exhunt_kb::Kb;
+use exhunt_model::ScanStatus;
+use exhunt_scan::Target;
+use exhunt_scan::http::Limits;
 use exhunt_scan::ladder::{EXPORTTOOL, LadderConfig, scan};
 use exhunt_scan::rate::HostLimiter;
-use exhunt_scan::{ScanStatus, Target};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,17 +71,19 @@ async fn serve(listener: TcpListener, per_conn: usize, seen: Arc<Mutex<Seen>>) {
     }
 }
 
-async fn ladder_against(per_conn: usize) -> (exhunt_scan::Observation, Seen) {
+async fn ladder_against(per_conn: usize) -> (exhunt_model::Observation, Seen) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
     let port = listener.local_addr().expect("addr").port();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = tokio::spawn(serve(listener, per_conn, seen.clone()));
-    let cfg = LadderConfig {
-        limits: Limits { headers: Duration::from_secs(10), body: Duration::from_secs(10), ..Limits::default() },
-        tls: tls_config(),
-        per_host: Arc::new(HostLimiter::unlimited()),
-        webshells: false,
-        seed: 1,
+    let cfg = {
+        let mut c = LadderConfig::new(
+            &Kb::builtin().scan,
+            Limits { headers: Duration::from_secs(10), body: Duration::from_secs(10), ..Limits::default() },
+            1,
+        );
+        c.per_host = Arc::new(HostLimiter::unlimited());
+        c
     };
     let o = scan(Some(0), Target { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port, name: None }, &cfg).await;
     server.abort();

@@ -2,10 +2,12 @@
 //! starts on loopback) scanned at once, and the arrival time of every request at the server recorded. No other
 //! traffic.
 
-use exhunt_scan::http::{Limits, tls_config};
+use exhunt_kb::Kb;
+use exhunt_model::ScanStatus;
+use exhunt_scan::Target;
+use exhunt_scan::http::Limits;
 use exhunt_scan::ladder::{LadderConfig, scan};
 use exhunt_scan::rate::HostLimiter;
-use exhunt_scan::{ScanStatus, Target};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,12 +67,14 @@ async fn per_host_rate_holds_across_the_ports_of_one_address() {
     // 5 requests per second to one address: 200 ms apart.
     let per_host_rate = 5;
     let gap = Duration::from_millis(200);
-    let cfg = LadderConfig {
-        limits: Limits { headers: Duration::from_secs(10), body: Duration::from_secs(10), ..Limits::default() },
-        tls: tls_config(),
-        per_host: Arc::new(HostLimiter::per_second(per_host_rate)),
-        webshells: false,
-        seed: 1,
+    let cfg = {
+        let mut c = LadderConfig::new(
+            &Kb::builtin().scan,
+            Limits { headers: Duration::from_secs(10), body: Duration::from_secs(10), ..Limits::default() },
+            1,
+        );
+        c.per_host = Arc::new(HostLimiter::per_second(per_host_rate));
+        c
     };
     let target = |port| Target { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port, name: None };
     // Both targets in flight at once, as `scan::run` puts them with `-p P1,P2` (it shares one `LadderConfig`).

@@ -2,10 +2,11 @@
 //! challenges with lying offsets, go through the scanner's own readers (no socket: `exhunt_scan::replay`). The
 //! fuzz targets `http_observation` and `ntlm_type2` do the same with coverage guidance; these run in `cargo test`.
 
+use exhunt_detect::scan::{decode_type2, type2_from_headers};
+use exhunt_report::to_line;
 use exhunt_scan::http::Limits;
-use exhunt_scan::ntlm::{decode_type2, type2_from_headers};
 use exhunt_scan::replay;
-use exhunt_scan::scan::{from_line, to_line};
+use exhunt_scan::scan::from_line;
 use proptest::prelude::*;
 
 fn rt() -> &'static tokio::runtime::Runtime {
@@ -13,9 +14,9 @@ fn rt() -> &'static tokio::runtime::Runtime {
     RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime"))
 }
 
-fn catalog() -> &'static exhunt_kb::Catalog {
-    static C: std::sync::OnceLock<exhunt_kb::Catalog> = std::sync::OnceLock::new();
-    C.get_or_init(|| exhunt_kb::Kb::builtin().catalog)
+fn kb() -> &'static exhunt_kb::Kb {
+    static C: std::sync::OnceLock<exhunt_kb::Kb> = std::sync::OnceLock::new();
+    C.get_or_init(exhunt_kb::Kb::builtin)
 }
 
 /// A response head and body in one of the framings a server may choose, some of them lying.
@@ -90,7 +91,7 @@ proptest! {
             limits.max_head = 128;
             limits.max_body = 256;
         }
-        let obs = rt().block_on(replay::observation(&raw, chunk, &limits, catalog()));
+        let obs = rt().block_on(replay::observation(&raw, chunk, &limits, kb()));
         for p in &obs.probes {
             prop_assert!(p.body_len <= limits.max_body as u64);
             prop_assert!(p.status.is_some() != p.error.is_some());

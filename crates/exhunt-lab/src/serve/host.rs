@@ -1,8 +1,8 @@
 //! Each lab address's personality, a pure function of (seed, address), and its ground truth.
 
 use crate::rng::Rng;
-use exhunt_kb::Catalog;
-use exhunt_model::{Build, Chain, ChainStatus};
+use exhunt_kb::{Catalog, Kb};
+use exhunt_model::{Build, Chain, ChainStatus, Observation};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -105,25 +105,13 @@ pub struct Host {
     pub hostile: Option<Hostile>,
 }
 
-/// Paths where the lab plants shells (from the public lists in scan-anchors §4.1).
-pub const SHELL_PATHS: &[&str] = &[
-    "/aspnet_client/shell.aspx",
-    "/aspnet_client/discover.aspx",
-    "/aspnet_client/supp0rt.aspx",
-    "/aspnet_client/HttpProxy.aspx",
-    "/aspnet_client/system_web/log.aspx",
-    "/owa/auth/OutlookZH.aspx",
-    "/owa/auth/errorPages.aspx",
-    "/owa/auth/shel90.aspx",
-    "/owa/auth/Current/one1.aspx",
-    "/OAB/log.aspx",
-];
-
 const ORGS: &[&str] = &["contoso", "fabrikam", "northwind", "tailspin", "woodgrove", "adatum", "litware", "proseware"];
 
 impl Host {
-    /// The personality of `addr` under `seed`. Builds come from `catalog` (Exchange 2010, 2013, 2016, 2019).
-    pub fn new(seed: u64, addr: Ipv4Addr, catalog: &Catalog) -> Host {
+    /// The personality of `addr` under `seed`. Builds come from the knowledge base's catalog (Exchange 2010, 2013,
+    /// 2016, 2019); web shells are planted at paths of its scan pack (`kb/scan/webshell-paths.toml`), the list the
+    /// scanner probes.
+    pub fn new(seed: u64, addr: Ipv4Addr, kb: &Kb) -> Host {
         let mut rng = Rng::new(seed, u64::from(u32::from(addr)) | 0x5ca0_0000_0000);
         let n = u32::from(addr) & 0xffff;
         let org = format!("{}{}", rng.pick(ORGS), n);
@@ -153,13 +141,14 @@ impl Host {
         match host.kind {
             Kind::Hostile => host.hostile = Some(*rng.pick(&HOSTILES)),
             Kind::Honeypot => host.hostname = format!("owa.{org}.lab"),
-            Kind::Exchange => host.exchange(&mut rng, &org, n, catalog),
+            Kind::Exchange => host.exchange(&mut rng, &org, n, kb),
             _ => host.hostname = format!("www.{org}.lab"),
         }
         host
     }
 
-    fn exchange(&mut self, rng: &mut Rng, org: &str, n: u32, catalog: &Catalog) {
+    fn exchange(&mut self, rng: &mut Rng, org: &str, n: u32, kb: &Kb) {
+        let catalog = &kb.catalog;
         let product = ["2010", "2013", "2016", "2019"][rng.weighted(&[10, 20, 40, 30])];
         let rows: Vec<_> = catalog.rows().iter().filter(|r| r.product == product).collect();
         if rows.is_empty() {
@@ -194,8 +183,8 @@ impl Host {
         });
         if rng.chance(0.15) {
             let k = rng.range(1, 3) as usize;
-            let mut paths: Vec<&str> = SHELL_PATHS.to_vec();
-            for _ in 0..k {
+            let mut paths: Vec<&str> = kb.scan.webshell_paths.iter().map(|p| p.url.as_str()).collect();
+            for _ in 0..k.min(paths.len()) {
                 let i = rng.below(paths.len() as u64) as usize;
                 let path = paths.swap_remove(i);
                 let style = if rng.chance(0.6) { "oab-export" } else { "empty" };
@@ -265,6 +254,51 @@ pub struct Truth {
     pub port: u16,
     pub host: Host,
     pub expect: Expect,
+}
+
+impl Truth {
+    /// How an observation of this host differs from what a correct scan reports, one phrase per difference; empty
+    /// when it agrees. Status and class always; for Exchange also the build and its source, every chain's verdict,
+    /// the web shells (when the scan probed for them: `webshells`), `X-FEServer`, the NTLM names and the
+    /// certificate's name. The one comparison of tests, the demo and the scan benchmark.
+    pub fn differences(&self, o: Option<&Observation>, webshells: bool) -> Vec<String> {
+        let e = &self.expect;
+        let Some(o) = o else { return vec!["not observed".into()] };
+        let mut out = Vec::new();
+        let mut differ = |what: &str, got: String, want: String| {
+            if got != want {
+                out.push(format!("{what}: {got}, the truth says {want}"));
+            }
+        };
+        differ("status", o.status.as_str().into(), e.status.into());
+        let fp = o.fingerprint.as_ref();
+        differ("class", show(fp.map(|f| f.class.as_str())), show(e.class));
+        let Some(f) = fp.filter(|_| e.class == Some("exchange")) else { return out };
+        differ("build", show(f.build.map(|b| b.to_string()).as_deref()), show(e.build.as_deref()));
+        differ("build source", show(f.build_source.map(|s| s.as_str())), show(e.build_source));
+        let chains: Vec<String> = f.chains.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let want: Vec<String> = e.chains.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        differ("chains", chains.join(", "), want.join(", "));
+        let mut shells: Vec<String> = f.webshells.iter().map(|w| w.path.clone()).collect();
+        let mut want: Vec<String> = if webshells { e.webshells.clone() } else { Vec::new() };
+        shells.sort_unstable();
+        want.sort_unstable();
+        differ("web shells", shells.join(" "), want.join(" "));
+        differ("X-FEServer", show(f.feserver.as_deref()), show(self.host.feserver.as_deref()));
+        let names = f
+            .ntlm
+            .as_ref()
+            .map(|n| format!("{} {}", show(n.netbios_domain.as_deref()), show(n.dns_computer.as_deref())));
+        let want = self.host.ntlm.as_ref().map(|n| format!("{} {}", n.netbios_domain, n.dns_computer));
+        differ("NTLM names", show(names.as_deref()), show(want.as_deref()));
+        let cert = o.tls.as_ref().and_then(|t| t.cert.as_ref()).and_then(|c| c.subject_cn.as_deref());
+        differ("certificate name", show(cert), self.host.hostname.clone());
+        out
+    }
+}
+
+fn show(v: Option<&str>) -> String {
+    v.unwrap_or("none").to_string()
 }
 
 /// What a correct scan of the host reports.

@@ -29,9 +29,9 @@ pub mod host;
 pub mod ntlm;
 mod pages;
 
-pub use host::{AdNames, Expect, HOSTILES, Host, Hostile, Kind, SHELL_PATHS, Shell, Soft404, Truth};
+pub use host::{AdNames, Expect, HOSTILES, Host, Hostile, Kind, Shell, Soft404, Truth};
 
-use exhunt_kb::Catalog;
+use exhunt_kb::Kb;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::sign::CertifiedKey;
 use std::io::Write as _;
@@ -141,7 +141,7 @@ impl ServeOptions {
 
 pub(crate) struct Shared {
     seed: u64,
-    catalog: Catalog,
+    kb: Kb,
     key: rcgen::KeyPair,
     signing: Arc<dyn rustls::sign::SigningKey>,
     /// The server configuration every connection starts from (built once: building one per connection allocated
@@ -195,7 +195,7 @@ impl Shared {
                     scope.spawn(move || {
                         let mut out = Vec::with_capacity(chunk.len());
                         for &a in chunk {
-                            let host = Host::new(this.seed, a, &this.catalog);
+                            let host = Host::new(this.seed, a, &this.kb);
                             if host.kind == Kind::Closed || host.hostile == Some(host::Hostile::BrokenTls) {
                                 continue;
                             }
@@ -212,6 +212,19 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// A server configuration for one self-signed certificate naming `name`, made now (ring, no session storage, no
+/// tickets, as the lab's own hosts): for loopback servers in tests and benchmarks that stand beside the lab.
+pub fn self_signed_config(name: &str) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).map_err(|e| ServeError::Cert(e.to_string()))?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let certified = rustls::sign::CertifiedKey::from_der(vec![ck.cert.der().clone()], key, &provider)
+        .map_err(|e| ServeError::Cert(e.to_string()))?;
+    let mut config = server_template(provider)?;
+    config.cert_resolver = Arc::new(rustls::sign::SingleCertAndKey::from(certified));
+    Ok(Arc::new(config))
 }
 
 /// The certificates one thread of [`Shared::precompute`] made, by address.
@@ -263,7 +276,7 @@ pub struct LabServer {
 impl LabServer {
     /// The host at `addr` (whether or not it is in the lab's ranges).
     pub fn host(&self, addr: Ipv4Addr) -> Host {
-        Host::new(self.shared.seed, addr, &self.shared.catalog)
+        Host::new(self.shared.seed, addr, &self.shared.kb)
     }
 
     /// Every address the lab answers for (closed ones included), in address order.
@@ -273,7 +286,7 @@ impl LabServer {
 
     /// The ground truth of one address.
     pub fn truth_of(&self, addr: Ipv4Addr) -> Truth {
-        self.host(addr).truth(self.port, &self.shared.catalog, self.loopback_socket)
+        self.host(addr).truth(self.port, &self.shared.kb.catalog, self.loopback_socket)
     }
 
     /// Writes one JSON line per host.
@@ -293,7 +306,7 @@ impl LabServer {
 }
 
 /// Starts the lab on the current tokio runtime.
-pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, ServeError> {
+pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> {
     let n = opts.validate()?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = rcgen::KeyPair::generate().map_err(|e| ServeError::Cert(e.to_string()))?;
@@ -302,7 +315,7 @@ pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, Se
     let bomb = gzip_bomb();
     let template = server_template(provider)?;
     let mut shared =
-        Shared { seed: opts.seed, catalog, key, signing, template, certs: std::collections::HashMap::new(), bomb };
+        Shared { seed: opts.seed, kb, key, signing, template, certs: std::collections::HashMap::new(), bomb };
     shared.precompute(&opts.ranges)?;
     let shared = Arc::new(shared);
     let loopback = match opts.bind {
@@ -322,7 +335,7 @@ pub async fn start(opts: ServeOptions, catalog: Catalog) -> Result<LabServer, Se
         let mut port = opts.port;
         for range in &opts.ranges {
             for a in range.addrs() {
-                if Host::new(opts.seed, a, &shared.catalog).kind == Kind::Closed {
+                if Host::new(opts.seed, a, &shared.kb).kind == Kind::Closed {
                     continue;
                 }
                 let addr = SocketAddr::from((a, port));
@@ -379,7 +392,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<
         {
             continue;
         }
-        let host = Host::new(shared.seed, *local.ip(), &shared.catalog);
+        let host = Host::new(shared.seed, *local.ip(), &shared.kb);
         if host.kind == Kind::Closed {
             reset(stream);
             continue;

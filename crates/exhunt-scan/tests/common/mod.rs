@@ -2,16 +2,7 @@
 
 use std::sync::Arc;
 
-/// A self-signed certificate for `localhost`, TLS 1.3 and 1.2.
+/// A self-signed certificate for `localhost` (the lab's own configuration helper).
 pub fn server_config() -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![ck.cert.der().clone()], key)
-        .expect("config");
-    Arc::new(config)
+    exhunt_lab::serve::self_signed_config("localhost").expect("certificate")
 }

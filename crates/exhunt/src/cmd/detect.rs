@@ -1,11 +1,13 @@
-//! `exhunt detect --from observations.jsonl`: recompute every fingerprint and verdict with the current knowledge
-//! base, without rescanning. Exit codes as `exhunt scan`: 1 when an Exchange host is vulnerable or a web shell was
+//! `exhunt detect --from observations.jsonl`: recompute every fingerprint, verdict and finding with the current
+//! knowledge base, without rescanning (the findings in the file are dropped and written again from their
+//! observations). Exit codes as `exhunt scan`: 1 when an Exchange host is vulnerable or a web shell was
 //! found, 2 when a line was not an observation (each reported on stderr; the others are still processed).
 
 use crate::cli::DetectArgs;
 use crate::exit::{Code, UsageError};
-use exhunt_scan::scan::{Tally, from_line, to_line};
-use exhunt_scan::shadowserver;
+use exhunt_detect::scan::{Tally, findings, fingerprint};
+use exhunt_model::Observation;
+use exhunt_report::{from_line, shadowserver, to_line};
 use std::io::{BufRead as _, Write as _};
 
 pub fn run(args: DetectArgs) -> anyhow::Result<Code> {
@@ -25,13 +27,18 @@ pub fn run(args: DetectArgs) -> anyhow::Result<Code> {
         if line.trim().is_empty() {
             continue;
         }
-        match from_line(&line) {
+        match from_line::<Observation>(&line) {
             Ok(Some(mut o)) => {
-                o.fingerprint = exhunt_scan::fingerprint(&o, &kb.catalog);
+                o.fingerprint = fingerprint(&o, &kb);
                 tally.add(&o);
                 match &mut out {
                     Out::Csv(w) => w.write(&o)?,
-                    Out::Jsonl(w) => w.write_all(to_line(&o).as_bytes())?,
+                    Out::Jsonl(w) => {
+                        w.write_all(to_line(&o).as_bytes())?;
+                        for f in findings(&o) {
+                            w.write_all(to_line(&f).as_bytes())?;
+                        }
+                    }
                 }
             }
             Ok(None) => {}

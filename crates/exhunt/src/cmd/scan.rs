@@ -1,155 +1,48 @@
-//! `exhunt scan` and `exhunt lab serve`: argument glue around `exhunt-scan` and `exhunt-lab::serve`.
+//! `exhunt scan` and `exhunt lab serve`: argument glue around `exhunt-scan` (its [`ScanJob`]) and
+//! `exhunt-lab::serve`.
 
 use crate::cli::{LabServeArgs, ScanArgs};
 use crate::exit::{Code, UsageError};
-use exhunt_scan::http::{Limits, tls_config};
-use exhunt_scan::ladder::LadderConfig;
-use exhunt_scan::rate::HostLimiter;
-use exhunt_scan::scan::{
-    Metadata, ScanOptions, Tally, TargetCounts, check_metadata, create_metadata, from_line, metadata_path,
-    observations_ref, open_output, run, write_metadata,
-};
-use exhunt_scan::shadowserver;
-use exhunt_scan::target::{RESOLVE_CONCURRENCY, RESOLVE_DEADLINE, parse_net, parse_ports};
-use exhunt_scan::{Blocklist, ScanError, TargetSet};
+use exhunt_report::shadowserver;
+use exhunt_scan::scan::from_line;
+use exhunt_scan::{JobError, ScanJob, ScanSpec};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-/// `I/N`, 0-based `I` as in zmap.
-fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
-    let bad = || UsageError(format!("`--shard {s}` is not I/N with 0 <= I < N (e.g. 0/4)"));
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
-        return Err(bad().into());
-    }
-    Ok((i, n))
-}
-
 pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
-    let ports = parse_ports(&args.ports).map_err(|e| UsageError(e.to_string()))?;
-    let mut targets = TargetSet::new(ports.clone());
-    for t in &args.targets {
-        targets.add(t).map_err(|e| UsageError(e.to_string()))?;
-    }
-    for f in &args.targets_file {
-        targets.add_file(f).map_err(|e| UsageError(e.to_string()))?;
-    }
-    if targets.is_empty() && targets.pending() == 0 {
-        return Err(
-            UsageError("no targets: name addresses, CIDR ranges or host names, or `--targets-file F`".into()).into()
-        );
-    }
-    let mut block = Blocklist::new(args.allow_reserved);
-    for f in &args.exclude {
-        let text = std::fs::read_to_string(f).map_err(|e| UsageError(format!("cannot read `{}`: {e}", f.display())))?;
-        for (i, line) in text.lines().enumerate() {
-            let t = line.split('#').next().unwrap_or("").trim();
-            if t.is_empty() {
-                continue;
-            }
-            let net = parse_net(t).map_err(|e| UsageError(format!("{}:{}: `{t}`: {e}", f.display(), i + 1)))?;
-            block.add(net, t);
-        }
-    }
-    let shard = parse_shard(&args.shard)?;
-    for (name, v) in [("connect-timeout", args.connect_timeout), ("tls-timeout", args.tls_timeout)] {
-        if !(v.is_finite() && v > 0.0 && v <= 3600.0) {
-            return Err(UsageError(format!("`--{name} {v}`: give seconds between 0 and 3600")).into());
-        }
-    }
-    if !(args.read_timeout.is_finite() && args.read_timeout > 0.0 && args.read_timeout <= 3600.0) {
-        return Err(
-            UsageError(format!("`--read-timeout {}`: give seconds between 0 and 3600", args.read_timeout)).into()
-        );
-    }
-    // The metadata file is claimed before anything is written or looked up: a scan never takes another's.
-    let shard_name = format!("{}/{}", shard.0, shard.1);
-    let meta_path = args.metadata.clone().or_else(|| args.out.as_deref().map(metadata_path));
-    let observations = match (&args.out, &meta_path) {
-        (Some(out), Some(mp)) => observations_ref(out, mp),
-        _ => String::new(),
-    };
-    let old_meta = match &meta_path {
-        Some(mp) => check_metadata(mp, &observations, args.seed, &shard_name).map_err(|e| UsageError(e.to_string()))?,
-        None => None,
-    };
-    let unresolved = resolve(&mut targets)?;
     let kb = super::load_kb(args.kb.kb.as_deref())?;
-    let limits = Limits {
-        connect: Duration::from_secs_f64(args.connect_timeout),
-        tls: Duration::from_secs_f64(args.tls_timeout),
-        headers: Duration::from_secs_f64(args.read_timeout),
-        body: Duration::from_secs_f64(args.read_timeout),
-        ..Limits::default()
-    };
-    let opts = ScanOptions {
-        seed: args.seed,
-        shard,
-        rate: args.rate,
-        concurrency: args.concurrency,
-        ladder: LadderConfig {
-            limits,
-            tls: tls_config(),
-            per_host: Arc::new(HostLimiter::per_second(args.per_host_rate)),
-            webshells: args.webshells,
-            seed: args.seed,
-        },
-    };
     let csv = args.format == "shadowserver";
-    let (out, out_path, done, before): (Box<dyn std::io::Write + Send>, _, _, _) = match &args.out {
-        Some(p) => {
-            let (f, done, before) = open_output(p, args.resume).map_err(|e| UsageError(e.to_string()))?;
-            (Box::new(f), p.clone(), done, before)
-        }
-        None if args.resume => return Err(UsageError("`--resume` needs `--out FILE`".into()).into()),
-        // Without `--out`, the CSV is the output and the observations are not kept.
-        None if csv => (Box::new(std::io::sink()), "-".into(), Default::default(), Tally::default()),
-        None => (Box::new(std::io::stdout()), "-".into(), Default::default(), Tally::default()),
-    };
-    let now = || exhunt_model::Timestamp::new(time::OffsetDateTime::now_utc()).to_string();
-    let mut meta = Metadata {
-        tool: "exhunt".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        observations,
-        kb_hash: kb.content_hash(),
-        seed: args.seed,
-        shard: shard_name,
-        ports,
+    let spec = ScanSpec {
+        targets: args.targets.clone(),
+        targets_files: args.targets_file.clone(),
+        ports: args.ports.clone(),
+        exclude: args.exclude.clone(),
+        allow_reserved: args.allow_reserved,
         rate: args.rate,
         per_host_rate: args.per_host_rate,
         concurrency: args.concurrency,
+        shard: args.shard.clone(),
+        seed: args.seed,
+        out: args.out.clone(),
+        resume: args.resume,
+        metadata: args.metadata.clone(),
         webshells: args.webshells,
-        allow_reserved: args.allow_reserved,
-        blocklist_hash: block.hash(),
-        blocklist_entries: block.entries.len(),
-        start: now(),
-        end: None,
-        resumes: 0,
-        targets: TargetCounts {
-            space: targets.len(),
-            unresolved: unresolved.iter().map(|u| (u.name.clone(), u.reason.to_string())).collect(),
-            ..TargetCounts::default()
-        },
-        results: Tally::default(),
+        connect_timeout: args.connect_timeout,
+        tls_timeout: args.tls_timeout,
+        read_timeout: args.read_timeout,
+        tool: ("exhunt".into(), env!("CARGO_PKG_VERSION").into()),
     };
-    if let Some(mp) = &meta_path {
-        if args.resume
-            && let Some(old) = old_meta
-        {
-            meta.start = old.start;
-            meta.resumes = old.resumes + 1;
-        }
-        create_metadata(mp, &meta).map_err(|e| match e {
-            ScanError::MetadataTaken { .. } => anyhow::Error::from(UsageError(e.to_string())),
-            e => e.into(),
-        })?;
+    let job = ScanJob::prepare(spec, kb).map_err(|e| match e {
+        JobError::Usage(e) => anyhow::Error::from(UsageError(e.to_string())),
+        JobError::Failed(e) => e.into(),
+    })?;
+    for u in job.unresolved() {
+        eprintln!("exhunt scan: target `{}` not scanned: {} (check the name, or give its address)", u.name, u.reason);
     }
-    let expected = (targets.len() / shard.1).max(1);
+    let (expected, done) = job.expected();
     let bar = if args.no_progress {
         indicatif::ProgressBar::hidden()
     } else {
@@ -160,41 +53,31 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
         }
         bar
     };
-    bar.set_position(done.count());
-    // What the file held before this run, then every observation as it is written: the file is never read again.
-    let tally = Arc::new(Mutex::new(before));
-    let stream_csv = csv && args.out.is_none();
-    let csv_out: Arc<Mutex<Option<shadowserver::Writer<std::io::Stdout>>>> =
-        Arc::new(Mutex::new(if stream_csv { Some(shadowserver::Writer::new(std::io::stdout())?) } else { None }));
-    let csv_failed = Arc::new(Mutex::new(None::<std::io::Error>));
-    let progress = {
-        let (tally, csv_out, csv_failed, bar) = (tally.clone(), csv_out.clone(), csv_failed.clone(), bar.clone());
-        Arc::new(move |o: &exhunt_scan::Observation| {
-            lock(&tally).add(o);
-            if let Some(w) = lock(&csv_out).as_mut()
+    bar.set_position(done);
+    // Without `--out`, the records go to stdout as they come: JSON Lines, or the Shadowserver CSV.
+    let stream = args.out.is_none();
+    let out: Arc<Mutex<Option<Stream>>> = Arc::new(Mutex::new(match (stream, csv) {
+        (false, _) => None,
+        (true, true) => Some(Stream::Csv(Box::new(shadowserver::Writer::new(std::io::stdout())?))),
+        (true, false) => Some(Stream::Jsonl(std::io::stdout())),
+    }));
+    let failed = Arc::new(Mutex::new(None::<std::io::Error>));
+    let each = {
+        let (out, failed, bar) = (out.clone(), failed.clone(), bar.clone());
+        Arc::new(move |o: &exhunt_model::Observation| {
+            if let Some(w) = lock(&out).as_mut()
                 && let Err(e) = w.write(o)
             {
-                lock(&csv_failed).get_or_insert(e);
+                lock(&failed).get_or_insert(e);
             }
             bar.inc(1);
         })
     };
-    let rt = runtime()?;
-    let summary = rt.block_on(run(
-        Arc::new(targets),
-        Arc::new(block),
-        opts,
-        Arc::new(kb.catalog),
-        out,
-        out_path,
-        done,
-        progress,
-    ))?;
+    let outcome = job.run(each)?;
     bar.finish_and_clear();
-    if let Some(e) = lock(&csv_failed).take() {
+    if let Some(e) = lock(&failed).take() {
         return Err(e.into());
     }
-    let tally = lock(&tally).clone();
     if let (true, Some(p)) = (csv, &args.out) {
         let mut w = shadowserver::Writer::new(std::io::stdout().lock())?;
         let f = std::fs::File::open(p)?;
@@ -204,14 +87,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
             }
         }
     }
-    if let Some(mp) = &meta_path {
-        meta.end = Some(now());
-        meta.targets.blocked = summary.blocked;
-        meta.targets.scanned = summary.scanned;
-        meta.targets.resumed_skipped = summary.skipped_done;
-        meta.results = tally.clone();
-        write_metadata(mp, &meta)?;
-    }
+    let (summary, tally) = (&outcome.summary, &outcome.tally);
     eprintln!(
         "exhunt scan: {} targets scanned ({} already done, {} blocked) in {:.1} s; {} Exchange, {} vulnerable, {} with web shells; by status: {}",
         summary.scanned,
@@ -226,33 +102,34 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
     // A compromise outranks "finished with errors" (a host name that gave no address): the exit code must not hide it.
     Ok(if tally.has_findings() {
         Code::Findings
-    } else if !unresolved.is_empty() {
+    } else if !outcome.unresolved.is_empty() {
         Code::Errors
     } else {
         Code::Clean
     })
 }
 
-/// Resolves the host names among the targets, all together (bounded, each under a deadline). A name that gives no
-/// address is reported on stderr and in the metadata, and not scanned; the exit code says so (2, unless findings).
-fn resolve(targets: &mut TargetSet) -> anyhow::Result<Vec<exhunt_scan::target::Unresolved>> {
-    if targets.pending() == 0 {
-        return Ok(Vec::new());
-    }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let unresolved = rt.block_on(targets.resolve(RESOLVE_CONCURRENCY, RESOLVE_DEADLINE));
-    // A lookup past its deadline may still hold a resolver thread: do not wait for it.
-    rt.shutdown_background();
-    for u in &unresolved {
-        eprintln!("exhunt scan: target `{}` not scanned: {} (check the name, or give its address)", u.name, u.reason);
-    }
-    if targets.is_empty() {
-        return Err(UsageError("no targets: no host name resolved, and no address was given".into()).into());
-    }
-    Ok(unresolved)
+/// Where streamed records go without `--out`.
+enum Stream {
+    Jsonl(std::io::Stdout),
+    Csv(Box<shadowserver::Writer<std::io::Stdout>>),
 }
 
-/// A lock that a panicked holder did not poison for good (the data is counters and a writer).
+impl Stream {
+    fn write(&mut self, o: &exhunt_model::Observation) -> std::io::Result<()> {
+        use std::io::Write as _;
+        match self {
+            Stream::Jsonl(w) => {
+                let mut w = w.lock();
+                w.write_all(exhunt_scan::scan::lines_of(o).as_bytes())?;
+                w.flush()
+            }
+            Stream::Csv(w) => w.write(o),
+        }
+    }
+}
+
+/// A lock that a panicked holder did not poison for good (the data is a writer).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -273,7 +150,7 @@ pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
     let opts = ServeOptions { ranges, port: args.port, seed: args.seed, bind };
     let rt = runtime()?;
     rt.block_on(async move {
-        let lab = start(opts, exhunt_kb::Kb::builtin().catalog).await.map_err(|e| UsageError(e.to_string()))?;
+        let lab = start(opts, exhunt_kb::Kb::builtin()).await.map_err(|e| UsageError(e.to_string()))?;
         if let Some(path) = &args.truth {
             let mut f = std::fs::File::create(path)?;
             lab.write_truth(&mut f)?;

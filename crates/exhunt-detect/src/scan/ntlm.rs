@@ -1,24 +1,7 @@
-//! NTLM: the Type-1 the scanner sends (nmap `http-ntlm-info`'s) and a decoder for the Type-2 a server answers
-//! with, which names the server and its Active Directory domain (MS-NLMP 2.2.1.2, AV pairs 2.2.2.1).
+//! The NTLM Type-2 message a server answers a Type-1 with names the server and its Active Directory domain
+//! (MS-NLMP 2.2.1.2, AV pairs 2.2.2.1). Decoded from attacker-chosen bytes: every offset is checked.
 
-use serde::{Deserialize, Serialize};
-
-/// nmap's `http-ntlm-info` Type-1 (NEGOTIATE_MESSAGE), base64.
-pub const TYPE1_B64: &str = "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==";
-
-/// What a Type-2 tells about its server.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NtlmInfo {
-    pub target_name: Option<String>,
-    pub netbios_domain: Option<String>,
-    pub netbios_computer: Option<String>,
-    pub dns_domain: Option<String>,
-    pub dns_computer: Option<String>,
-    pub dns_tree: Option<String>,
-    /// Windows version from the VERSION field, `major.minor.build`.
-    pub os_version: Option<String>,
-}
+use exhunt_model::NtlmInfo;
 
 /// Why a Type-2 did not decode.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! `--format shadowserver`: observations as rows of Shadowserver's `scan_exchange` report, the CSV that national
+//! `--format shadowserver` (of `exhunt scan` and `exhunt detect`): observations as rows of Shadowserver's `scan_exchange` report, the CSV that national
 //! CERTs and IntelMQ already ingest.
 //!
 //! Columns, in order, from `The-Shadowserver-Foundation/report_schema` `reports.json` (`scan_exchange`, read at
@@ -13,12 +13,10 @@
 //! `asn`, `geo`, `region`, `city`, `naics` and `sector` are left empty: they are enrichment, not observation.
 //!
 //! Every cell a server chose (certificate names, `X-FEServer`, NTLM names, paths) goes through
-//! [`exhunt_report::csv_safe`], so a spreadsheet never evaluates it as a formula.
+//! [`crate::csv_safe`], so a spreadsheet never evaluates it as a formula.
 
-use crate::detect::Class;
-use crate::observe::Observation;
-use exhunt_model::{Chain, ChainStatus};
-use exhunt_report::csv_safe;
+use crate::csv_safe;
+use exhunt_model::{Chain, ChainStatus, Class, Observation};
 use std::io::{self, Write};
 
 /// The `scan_exchange` columns, in order.
@@ -89,10 +87,7 @@ pub fn rows(obs: &Observation) -> Vec<[String; 17]> {
     if !cves.is_empty() {
         out.push(row("critical", format!("exchange;{}", cves.join(";")), String::new()));
     }
-    let authority = match obs.ip {
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", obs.port),
-        std::net::IpAddr::V4(a) => format!("{a}:{}", obs.port),
-    };
+    let authority = obs.authority();
     for w in &f.webshells {
         out.push(row("critical", "exchange;webshell".to_string(), format!("https://{authority}{}", w.path)));
     }
@@ -125,8 +120,7 @@ impl<W: Write> Writer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Fingerprint, WebShellHit};
-    use exhunt_model::Build;
+    use exhunt_model::{Build, CertInfo, Fingerprint, ScanStatus, TlsInfo, WebShellHit};
 
     fn exchange(chains: &[(&str, ChainStatus)], shells: &[&str], feserver: &str) -> Observation {
         Observation {
@@ -134,16 +128,13 @@ mod tests {
             ip: "127.0.0.9".parse().expect("ip"),
             port: 8443,
             name: None,
-            status: crate::ScanStatus::Success,
+            status: ScanStatus::Success,
             phase: None,
             error: None,
             started: "2021-03-09T10:11:12.345Z".into(),
             elapsed_ms: 1,
-            tls: Some(crate::observe::TlsInfo {
-                cert: Some(crate::observe::CertInfo {
-                    subject_cn: Some("=HYPERLINK(\"http://x\")".into()),
-                    ..Default::default()
-                }),
+            tls: Some(TlsInfo {
+                cert: Some(CertInfo { subject_cn: Some("=HYPERLINK(\"http://x\")".into()), ..Default::default() }),
                 ..Default::default()
             }),
             probes: Vec::new(),

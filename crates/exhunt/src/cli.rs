@@ -175,11 +175,14 @@ pub enum LabTop {
     Evidence(LabCommand),
     /// Answer HTTPS on many loopback addresses, each a simulated host (Exchange, IIS, nginx, honeypot, hostile)
     Serve(LabServeArgs),
+    /// Compare a scan's observations of a lab with the lab's truth (the same --hosts, --port, --seed, --bind as
+    /// `lab serve`); exit 1 when an address differs
+    Compare(LabCompareArgs),
 }
 
-/// Arguments of `exhunt lab serve`.
+/// The simulated world of `exhunt lab serve` (and of `lab compare`, which must be given the same).
 #[derive(Debug, Args)]
-pub struct LabServeArgs {
+pub struct LabWorldArgs {
     /// Loopback ranges or addresses (inside 127.0.0.0/8), e.g. 127.1.0.0/16
     #[arg(long, required = true, value_name = "CIDR")]
     pub hosts: Vec<String>,
@@ -187,12 +190,32 @@ pub struct LabServeArgs {
     pub port: u16,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write one JSON line of ground truth per host to this file
-    #[arg(long, value_name = "FILE")]
-    pub truth: Option<PathBuf>,
     /// auto, per-address (one listener per host) or loopback (one socket tied to `lo`)
     #[arg(long, default_value = "auto", value_parser = ["auto", "per-address", "loopback"])]
     pub bind: String,
+}
+
+/// Arguments of `exhunt lab serve`.
+#[derive(Debug, Args)]
+pub struct LabServeArgs {
+    #[command(flatten)]
+    pub world: LabWorldArgs,
+    /// Write one JSON line of ground truth per host to this file
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+}
+
+/// Arguments of `exhunt lab compare`.
+#[derive(Debug, Args)]
+pub struct LabCompareArgs {
+    #[command(flatten)]
+    pub world: LabWorldArgs,
+    /// The scan's observations (`exhunt scan --out FILE`)
+    #[arg(value_name = "OBSERVATIONS")]
+    pub observations: PathBuf,
+    /// The scan probed for web shells (`exhunt scan --webshells`): compare them too
+    #[arg(long)]
+    pub webshells: bool,
 }
 
 /// Arguments of `exhunt scan`.

@@ -203,6 +203,27 @@ fn scanning_the_lab_gives_its_truth_and_detect_replays_it() {
     }
     assert!(kinds.len() >= 4, "the lab range covers too few kinds: {kinds:?}");
 
+    // `lab compare` (the comparison the scan benchmark prints) finds exactly the excluded address, never observed.
+    let compare = |webshells: bool| {
+        let mut c = exhunt();
+        c.args(["lab", "compare", "--hosts", &net(1), "--port", &lab.port.to_string(), "--bind", "per-address"]);
+        c.args(["--seed", &lab.seed.to_string()]).arg(&out);
+        if webshells {
+            c.arg("--webshells");
+        }
+        c.output().expect("lab compare")
+    };
+    let c = compare(true);
+    let text = String::from_utf8_lossy(&c.stdout);
+    assert_eq!(c.status.code(), Some(1), "{text}");
+    assert_eq!(text, format!("1 of 64 addresses differ from the lab's truth\n  {excluded}: not observed\n"));
+    // Told that the scan did not probe for shells, the web shells it found are differences.
+    let shells = lab.truth.values().filter(|t| t["expect"]["webshells"].as_array().is_some_and(|w| !w.is_empty()));
+    let with_shells = shells.filter(|t| t["addr"] != excluded.as_str()).count();
+    assert!(with_shells > 0, "no web shell in the lab range");
+    let text = String::from_utf8_lossy(&compare(false).stdout).into_owned();
+    assert!(text.starts_with(&format!("{} of 64 addresses differ", 1 + with_shells)), "{text}");
+
     // metadata.json in the folder of --out.
     let meta_path = dir.path().join("metadata.json");
     let meta: Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).expect("metadata")).expect("json");

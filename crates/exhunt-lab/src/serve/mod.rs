@@ -125,6 +125,27 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
+    /// True when the lab listens on the loopback interface with one socket (closed hosts then reset instead of
+    /// refusing): [`Bind::Loopback`], or [`Bind::Auto`] above [`PER_ADDRESS_MAX`] hosts.
+    pub fn loopback_socket(&self) -> bool {
+        match self.bind {
+            Bind::Loopback => true,
+            Bind::PerAddress => false,
+            Bind::Auto => self.ranges.iter().map(Range::len).sum::<u64>() > PER_ADDRESS_MAX as u64,
+        }
+    }
+
+    /// Every address of the lab, in the order of its ranges.
+    pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.ranges.iter().flat_map(Range::addrs)
+    }
+
+    /// The ground truth of one address of this lab, without starting it: what [`LabServer::truth_of`] says once it
+    /// runs, when `port` is the port it got (a fixed one, not 0).
+    pub fn truth_of(&self, addr: Ipv4Addr, kb: &Kb) -> Truth {
+        Host::new(self.seed, addr, kb).truth(self.port, &kb.catalog, self.loopback_socket())
+    }
+
     pub fn validate(&self) -> Result<u64, ServeError> {
         let n: u64 = self.ranges.iter().map(Range::len).sum();
         if n > 1 << 24 {
@@ -305,9 +326,37 @@ impl LabServer {
     }
 }
 
+/// How a scan's observations compare with a lab's truth.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Addresses compared: every address of the lab.
+    pub hosts: usize,
+    /// The addresses whose observation differs (or is missing), in the lab's order, with what differs.
+    pub differ: Vec<(Ipv4Addr, Vec<String>)>,
+}
+
+/// Compares observations (by address) with the truth of every address of a lab, through the one comparison
+/// [`Truth::differences`]; `webshells` when the scan probed for web shells. The check of the tests, the demo and the
+/// scan benchmark.
+pub fn compare(
+    truths: impl IntoIterator<Item = (Ipv4Addr, Truth)>,
+    seen: &std::collections::HashMap<std::net::IpAddr, exhunt_model::Observation>,
+    webshells: bool,
+) -> Comparison {
+    let mut c = Comparison::default();
+    for (addr, truth) in truths {
+        c.hosts += 1;
+        let d = truth.differences(seen.get(&std::net::IpAddr::V4(addr)), webshells);
+        if !d.is_empty() {
+            c.differ.push((addr, d));
+        }
+    }
+    c
+}
+
 /// Starts the lab on the current tokio runtime.
 pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> {
-    let n = opts.validate()?;
+    opts.validate()?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = rcgen::KeyPair::generate().map_err(|e| ServeError::Cert(e.to_string()))?;
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
@@ -318,11 +367,7 @@ pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> 
         Shared { seed: opts.seed, kb, key, signing, template, certs: std::collections::HashMap::new(), bomb };
     shared.precompute(&opts.ranges)?;
     let shared = Arc::new(shared);
-    let loopback = match opts.bind {
-        Bind::Loopback => true,
-        Bind::PerAddress => false,
-        Bind::Auto => n > PER_ADDRESS_MAX as u64,
-    };
+    let loopback = opts.loopback_socket();
     let mut tasks = JoinSet::new();
     let port = if loopback {
         let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, opts.port));

@@ -100,20 +100,11 @@ fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Addresses of the lab whose observation differs from the lab's own truth ([`exhunt_lab::serve::Truth::differences`]:
+/// Addresses of the lab whose observation differs from the lab's own truth ([`exhunt_lab::serve::compare`]:
 /// status, class, build and its source, chains, web shells, names), with web-shell probing on.
 fn differ_from_truth(observations: &Path, lab: &exhunt_lab::serve::LabServer) -> anyhow::Result<usize> {
-    use std::io::BufRead as _;
-    let mut seen = std::collections::HashMap::new();
-    for line in std::io::BufReader::new(std::fs::File::open(observations)?).lines() {
-        if let Ok(Some(o)) = exhunt_scan::scan::from_line(&line?) {
-            seen.insert(o.ip, o);
-        }
-    }
-    Ok(lab
-        .addrs()
-        .filter(|a| !lab.truth_of(*a).differences(seen.get(&std::net::IpAddr::V4(*a)), true).is_empty())
-        .count())
+    let seen = super::lab::read_observations(observations)?;
+    Ok(exhunt_lab::serve::compare(lab.addrs().map(|a| (a, lab.truth_of(a))), &seen, true).differ.len())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-use crate::cli::LabCommand;
+use crate::cli::{LabCommand, LabCompareArgs};
 use crate::exit::{Code, UsageError};
 use exhunt_lab::{EvidenceOptions, Scenario};
 
@@ -40,6 +40,51 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<Code> {
             Ok(Code::Clean)
         }
     }
+}
+
+/// `exhunt lab compare`: how many addresses of the lab a scan saw otherwise than the lab's truth says, and what
+/// differs for the first ten. Exit 1 when any differ.
+pub fn compare(args: LabCompareArgs) -> anyhow::Result<Code> {
+    let opts = super::scan::lab_world(&args.world)?;
+    let kb = exhunt_kb::Kb::builtin();
+    let seen = read_observations(&args.observations)?;
+    let c = exhunt_lab::serve::compare(opts.addrs().map(|a| (a, opts.truth_of(a, &kb))), &seen, args.webshells);
+    println!("{}", summary(&c));
+    Ok(if c.differ.is_empty() { Code::Clean } else { Code::Findings })
+}
+
+/// One line with the count, then the first ten addresses that differ with what differs (the observed values in
+/// it were chosen by the server: escaped for the terminal).
+pub fn summary(c: &exhunt_lab::serve::Comparison) -> String {
+    let mut s = format!("{} of {} addresses differ from the lab's truth", c.differ.len(), c.hosts);
+    for (a, d) in c.differ.iter().take(10) {
+        s.push_str(&format!("\n  {a}: {}", exhunt_report::escape_terminal(&d.join("; "))));
+    }
+    s
+}
+
+/// The observations of a scan file by address (other records skipped, a line that is not a record an error).
+pub fn read_observations(
+    path: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<std::net::IpAddr, exhunt_model::Observation>> {
+    use anyhow::Context as _;
+    use std::io::BufRead as _;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut seen = std::collections::HashMap::new();
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read `{}`", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match exhunt_report::from_line::<exhunt_model::Observation>(&line) {
+            Ok(Some(o)) => {
+                seen.insert(o.ip, o);
+            }
+            Ok(None) => {}
+            Err(e) => anyhow::bail!("{}:{}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(seen)
 }
 
 /// `123`, `20MB`, `1GB`, `512KiB` (decimal and binary units, case-insensitive).

@@ -16,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Hunt(args) => hunt::run(args),
         Command::Lab(LabTop::Evidence(cmd)) => lab::run(cmd),
         Command::Lab(LabTop::Serve(args)) => scan::lab_serve(args),
+        Command::Lab(LabTop::Compare(args)) => lab::compare(args),
         Command::Scan(args) => scan::scan(args),
         Command::Detect(args) => detect::run(args),
         Command::Demo { dir, scenario, seed, size } => demo::run(dir, &scenario, seed, &size),

@@ -1,7 +1,7 @@
 //! `exhunt scan` and `exhunt lab serve`: argument glue around `exhunt-scan` (its [`ScanJob`]) and
 //! `exhunt-lab::serve`.
 
-use crate::cli::{LabServeArgs, ScanArgs};
+use crate::cli::{LabServeArgs, LabWorldArgs, ScanArgs};
 use crate::exit::{Code, UsageError};
 use exhunt_report::shadowserver;
 use exhunt_scan::scan::from_line;
@@ -135,19 +135,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
-    use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
-    let ranges = args
-        .hosts
-        .iter()
-        .map(|h| Range::parse(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| UsageError(e.to_string()))?;
-    let bind = match args.bind.as_str() {
-        "per-address" => Bind::PerAddress,
-        "loopback" => Bind::Loopback,
-        _ => Bind::Auto,
-    };
-    let opts = ServeOptions { ranges, port: args.port, seed: args.seed, bind };
+    use exhunt_lab::serve::start;
+    let opts = lab_world(&args.world)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let lab = start(opts, exhunt_kb::Kb::builtin()).await.map_err(|e| UsageError(e.to_string()))?;
@@ -166,4 +155,23 @@ pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Code::Clean)
+}
+
+/// The lab that `--hosts`, `--port`, `--seed` and `--bind` describe.
+pub fn lab_world(w: &LabWorldArgs) -> anyhow::Result<exhunt_lab::serve::ServeOptions> {
+    use exhunt_lab::serve::{Bind, Range, ServeOptions};
+    let ranges = w
+        .hosts
+        .iter()
+        .map(|h| Range::parse(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| UsageError(e.to_string()))?;
+    let bind = match w.bind.as_str() {
+        "per-address" => Bind::PerAddress,
+        "loopback" => Bind::Loopback,
+        _ => Bind::Auto,
+    };
+    let opts = ServeOptions { ranges, port: w.port, seed: w.seed, bind };
+    opts.validate().map_err(|e| UsageError(e.to_string()))?;
+    Ok(opts)
 }

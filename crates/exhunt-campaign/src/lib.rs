@@ -1,0 +1,14 @@
+//! The campaign's logic without I/O: what a run's records say about each ticket check ([`check`]), and the
+//! remediation tickets those sightings move ([`ticket`]). The store (`exhunt-store`) feeds it records it has read
+//! from scan and hunt output and keeps what it returns; notifications and pages read the store. Nothing here opens
+//! a file, a socket or a database, so every transition is tested without one.
+//!
+//! Why a crate of its own, below the store: the store calls these rules while it ingests, and the notify crate,
+//! which sends mail from the store's outbox, sits above the store; the rules cannot live in either without a
+//! circle.
+
+pub mod check;
+pub mod ticket;
+
+pub use check::{Check, Seen};
+pub use ticket::{Event, EventKind, FalsePositiveMark, Sighting, State};

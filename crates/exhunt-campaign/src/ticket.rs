@@ -291,13 +291,16 @@ mod tests {
     #[test]
     fn a_false_positive_stops_counting_until_it_expires() {
         let mark = FalsePositiveMark { time: DAY, until: 10 * DAY, reason: "a honeypot of ours".into() };
-        let e = replay(&[seen(0, "a", "x"), seen(2 * DAY, "b", "x"), seen(11 * DAY, "c", "x")], &[mark.clone()]);
+        let e = replay(
+            &[seen(0, "a", "x"), seen(2 * DAY, "b", "x"), seen(11 * DAY, "c", "x")],
+            std::slice::from_ref(&mark),
+        );
         assert_eq!(kinds(&e), [(0, "opened"), (0, "false-positive"), (0, "verified"), (0, "verified")]);
         let st = fold(&e[..3]).expect("ticket");
         assert!(st.open && !st.counts(5 * DAY) && st.counts(10 * DAY));
         assert_eq!((st.name(5 * DAY), st.name(10 * DAY)), ("false-positive", "open"));
         // A mark with no open ticket is ignored; an absence still closes a marked ticket.
-        assert!(replay(&[], &[mark.clone()]).is_empty());
+        assert!(replay(&[], std::slice::from_ref(&mark)).is_empty());
         let e = replay(&[seen(0, "a", "x"), absent(2 * DAY, "b")], &[mark]);
         let st = fold(&e).expect("ticket");
         assert!(!st.open && st.false_positive_until.is_none());

@@ -12,19 +12,23 @@
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
 
 mod build;
+mod campaign;
 mod finding;
 mod host;
 mod observation;
+mod scan_run;
 mod story;
 mod time_fmt;
 mod verdict;
 
 pub use build::{Build, BuildParseError};
+pub use campaign::Ticket;
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 pub use host::{BuildSpan, Coverage, Exposure, HostReport, HostVerdict};
 pub use observation::{
     BuildSource, CertInfo, Class, Fingerprint, NtlmInfo, Observation, Probe, ScanStatus, TlsInfo, WebShellHit,
 };
+pub use scan_run::{ScanMetadata, Tally, TargetCounts};
 pub use story::{ActivityGroup, GroupLink, Incident, IncidentStep, Stage};
 pub use time_fmt::Timestamp;
 pub use verdict::{BuildVerdict, Chain, ChainStatus, ChainVerdict, CveStatus};
@@ -54,6 +58,9 @@ impl Record for Incident {
 }
 impl Record for Observation {
     const TYPE: &'static str = "observation";
+}
+impl Record for Ticket {
+    const TYPE: &'static str = "ticket";
 }
 impl Record for ActivityGroup {
     const TYPE: &'static str = "activity-group";

@@ -20,6 +20,11 @@ impl Timestamp {
         OffsetDateTime::parse(s, &Rfc3339).map(Self::new)
     }
 
+    /// The time `secs` seconds after the Unix epoch; `None` out of range.
+    pub fn from_unix(secs: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(secs).ok().map(Self::new)
+    }
+
     /// Seconds since the Unix epoch.
     pub fn unix(&self) -> i64 {
         self.0.unix_timestamp()

@@ -9,7 +9,7 @@ use crate::http::Limits;
 use crate::ladder::LadderConfig;
 use crate::rate::HostLimiter;
 use crate::scan::{
-    Done, Metadata, ScanOptions, Summary, Tally, TargetCounts, check_metadata, create_metadata, metadata_path,
+    Done, ScanMetadata, ScanOptions, Summary, Tally, TargetCounts, check_metadata, create_metadata, metadata_path,
     observations_ref, open_output, run, write_metadata,
 };
 use crate::target::{RESOLVE_CONCURRENCY, RESOLVE_DEADLINE, TargetSet, Unresolved, parse_net, parse_ports};
@@ -66,7 +66,7 @@ pub struct ScanJob {
     out_path: PathBuf,
     done: Done,
     before: Tally,
-    meta: Metadata,
+    meta: ScanMetadata,
     meta_path: Option<PathBuf>,
     unresolved: Vec<Unresolved>,
 }
@@ -173,7 +173,7 @@ impl ScanJob {
             }
             None => (Box::new(std::io::sink()), "-".into(), Done::default(), Tally::default()),
         };
-        let mut meta = Metadata {
+        let mut meta = ScanMetadata {
             tool: spec.tool.0.clone(),
             version: spec.tool.1.clone(),
             observations,

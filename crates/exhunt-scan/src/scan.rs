@@ -14,10 +14,10 @@ use crate::blocklist::Blocklist;
 use crate::error::ScanError;
 use crate::ladder::{LadderConfig, scan};
 use crate::target::{Item, ShardIter, TargetSet};
-pub use exhunt_detect::scan::Tally;
 use exhunt_detect::scan::{findings, fingerprint};
 use exhunt_kb::Kb;
 use exhunt_model::{Class, Observation, ScanStatus};
+pub use exhunt_model::{ScanMetadata, Tally, TargetCounts};
 use exhunt_report::to_line;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -245,61 +245,6 @@ pub async fn run(
     Ok(summary)
 }
 
-/// `metadata.json`, written in the folder of `--out` (or to `--metadata FILE`) when a scan starts and again when
-/// it ends: what was run, with which knowledge base and blocklist, and what came of it.
-///
-/// A metadata file belongs to one scan: one observations file, seed and shard. A scan never overwrites another's
-/// ([`check_metadata`], [`create_metadata`]), so shards writing to one folder need a `--metadata FILE` each.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metadata {
-    pub tool: String,
-    pub version: String,
-    /// The observations file (`--out`): its name when it is in the metadata file's folder, else its absolute path
-    /// ([`observations_ref`]).
-    pub observations: String,
-    /// The same hash `exhunt hunt` reports for the knowledge base it used.
-    pub kb_hash: String,
-    pub seed: u64,
-    /// `I/N`, 0-based as zmap.
-    pub shard: String,
-    pub ports: Vec<u16>,
-    /// New targets per second (0: no limit).
-    pub rate: u64,
-    pub per_host_rate: u64,
-    pub concurrency: usize,
-    pub webshells: bool,
-    pub allow_reserved: bool,
-    /// SHA-256 of the blocklist's entries, one per line ([`Blocklist::hash`]).
-    pub blocklist_hash: String,
-    pub blocklist_entries: usize,
-    /// RFC 3339 UTC; the first run's start when the scan was resumed.
-    pub start: String,
-    /// `null` while the scan runs (or when it was killed).
-    pub end: Option<String>,
-    /// How many times the scan was resumed.
-    pub resumes: u32,
-    pub targets: TargetCounts,
-    /// What the observations file holds at the end, across every run.
-    pub results: Tally,
-}
-
-/// Targets counted.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TargetCounts {
-    /// Addresses × ports named (all shards).
-    pub space: u64,
-    /// Removed by the blocklist in this shard (last run).
-    pub blocked: u64,
-    /// Scanned in the last run.
-    pub scanned: u64,
-    /// Skipped in the last run because the file already held them.
-    pub resumed_skipped: u64,
-    /// Host names that gave no address in the last run, with why: never scanned, so in no observation.
-    pub unresolved: std::collections::BTreeMap<String, String>,
-}
-
 /// The default metadata file of an observations file: `metadata.json` in its folder.
 pub fn metadata_path(out: &Path) -> PathBuf {
     match out.parent() {
@@ -321,7 +266,7 @@ pub fn observations_ref(out: &Path, metadata: &Path) -> String {
 
 /// What tells `old` from the metadata of the scan of `observations`, `seed` and `shard`; `None` when it is that
 /// same scan (a resumed or restarted run).
-fn differs(old: &Metadata, observations: &str, seed: u64, shard: &str) -> Option<String> {
+fn differs(old: &ScanMetadata, observations: &str, seed: u64, shard: &str) -> Option<String> {
     let mut d = Vec::new();
     if old.observations != observations {
         d.push(format!("observations `{}`, not `{observations}`", old.observations));
@@ -338,14 +283,19 @@ fn differs(old: &Metadata, observations: &str, seed: u64, shard: &str) -> Option
 /// Checks that `path` may hold the metadata of the scan of `observations` ([`observations_ref`]), `seed` and
 /// `shard`: absent, or that same scan's (returned, so that a resumed scan keeps its first start and counts its
 /// resumes). Another scan's metadata, or a file that is not scan metadata, is [`ScanError::MetadataTaken`].
-pub fn check_metadata(path: &Path, observations: &str, seed: u64, shard: &str) -> Result<Option<Metadata>, ScanError> {
+pub fn check_metadata(
+    path: &Path,
+    observations: &str,
+    seed: u64,
+    shard: &str,
+) -> Result<Option<ScanMetadata>, ScanError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(ScanError::Read { path: path.to_path_buf(), source }),
     };
     let taken = |differs: String| ScanError::MetadataTaken { path: path.to_path_buf(), differs };
-    let old: Metadata =
+    let old: ScanMetadata =
         serde_json::from_str(&text).map_err(|e| taken(format!("not readable as this version's scan metadata: {e}")))?;
     match differs(&old, observations, seed, shard) {
         None => Ok(Some(old)),
@@ -360,7 +310,7 @@ fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn metadata_text(path: &Path, m: &Metadata) -> Result<String, ScanError> {
+fn metadata_text(path: &Path, m: &ScanMetadata) -> Result<String, ScanError> {
     let mut text = serde_json::to_string_pretty(m)
         .map_err(|e| ScanError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
     text.push('\n');
@@ -370,7 +320,7 @@ fn metadata_text(path: &Path, m: &Metadata) -> Result<String, ScanError> {
 /// Writes the first metadata of a run. An absent file is created whole in one step (a hard link to a temporary
 /// file written first), so that of two scans starting at once in one folder only one takes it; a present one must
 /// be this scan's ([`check_metadata`]) and is replaced.
-pub fn create_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
+pub fn create_metadata(path: &Path, m: &ScanMetadata) -> Result<(), ScanError> {
     let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
     let tmp = tmp_path(path);
     std::fs::write(&tmp, metadata_text(path, m)?).map_err(werr)?;
@@ -388,7 +338,7 @@ pub fn create_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
 }
 
 /// Writes `metadata.json` whole (a temporary file renamed over it, so a kill never leaves half a file).
-pub fn write_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
+pub fn write_metadata(path: &Path, m: &ScanMetadata) -> Result<(), ScanError> {
     let werr = |source| ScanError::Write { path: path.to_path_buf(), source };
     let tmp = tmp_path(path);
     std::fs::write(&tmp, metadata_text(path, m)?).map_err(werr)?;
@@ -396,7 +346,7 @@ pub fn write_metadata(path: &Path, m: &Metadata) -> Result<(), ScanError> {
 }
 
 /// Reads a metadata file back; `None` when absent or unreadable.
-pub fn read_metadata(path: &Path) -> Option<Metadata> {
+pub fn read_metadata(path: &Path) -> Option<ScanMetadata> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
@@ -421,8 +371,8 @@ fn blocked(t: crate::target::Target) -> Observation {
 mod metadata_tests {
     use super::*;
 
-    fn meta(observations: &str, seed: u64, shard: &str) -> Metadata {
-        Metadata {
+    fn meta(observations: &str, seed: u64, shard: &str) -> ScanMetadata {
+        ScanMetadata {
             tool: "exhunt".into(),
             version: "0".into(),
             observations: observations.into(),

@@ -23,6 +23,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Recompute fingerprints and verdicts from saved scan observations with the current knowledge base
     Detect(DetectArgs),
+    /// The campaign: every scan run, host and ticket in one store (a SQLite file, or PostgreSQL)
+    #[cfg(feature = "campaign")]
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
     /// Run the main job on built-in defaults: write a lab server's evidence (a used web shell) and hunt it, then
     /// scan a lab of 256 simulated hosts on loopback (started and stopped by the demo)
     Demo {
@@ -295,4 +299,71 @@ pub struct DetectArgs {
     pub format: String,
     #[command(flatten)]
     pub kb: KbArgs,
+}
+
+/// Where the campaign is.
+#[cfg(feature = "campaign")]
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// A SQLite file (created when missing) or a `postgres://` URL
+    #[arg(long, value_name = "DB", default_value = "exhunt-campaign.sqlite")]
+    pub db: String,
+}
+
+/// `exhunt campaign …`.
+#[cfg(feature = "campaign")]
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Ingest scan output (observations JSON Lines) into the campaign: runs, hosts, sightings, tickets
+    Ingest {
+        #[command(flatten)]
+        db: DbArgs,
+        /// What the files are: scan, hunt or shadowserver (default: told from their content)
+        #[arg(long, value_parser = ["scan", "hunt", "shadowserver"])]
+        kind: Option<String>,
+        /// Lines per transaction
+        #[arg(long, default_value_t = 2000, hide = true)]
+        batch: usize,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Per run: Exchange hosts seen, vulnerable per chain, fixed, back doors, tickets opened and closed; the patch curve
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+        /// table (for people) or json
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// List tickets (one per host and check: a vulnerable chain, a back door)
+    Tickets {
+        #[command(flatten)]
+        db: DbArgs,
+        /// open, closed or false-positive
+        #[arg(long, value_parser = ["open", "closed", "false-positive"])]
+        state: Option<String>,
+        /// proxylogon, proxyshell, proxynotshell, backdoor or compromised
+        #[arg(long = "check", value_parser = ["proxylogon", "proxyshell", "proxynotshell", "backdoor", "compromised"])]
+        check: Option<String>,
+        /// Only the tickets of this owner
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Mark an open ticket a false positive until a date; after it the ticket counts again
+    Fp {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The ticket, as `exhunt campaign tickets` shows it (`192.0.2.7:443/proxylogon#0`)
+        ticket: String,
+        /// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time
+        #[arg(long, required = true)]
+        until: String,
+        /// Why, for the record
+        #[arg(long, required = true)]
+        reason: String,
+    },
 }

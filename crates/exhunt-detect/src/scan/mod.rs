@@ -11,14 +11,13 @@ mod body;
 mod findings;
 mod fingerprint;
 mod ntlm;
-mod tally;
 mod webshell;
 
 pub use body::{BodyAnchors, MAX_SNIPPETS, SNIPPET};
+pub use exhunt_model::Tally;
 pub use findings::{SCAN_RULES, findings};
 pub use fingerprint::{exporttool_build, fingerprint, logon_build};
 pub use ntlm::{NtlmError, decode_type2, type2_from_headers};
-pub use tally::Tally;
 pub use webshell::{baseline_dirs, dir_of, webshell_hits};
 
 /// The observation a scan would have saved had it received a fingerprint sample's responses: bodies cut to their

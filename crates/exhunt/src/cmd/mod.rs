@@ -3,6 +3,8 @@ use crate::exit::{Code, UsageError};
 use exhunt_kb::{Diagnostic, Kb};
 use std::path::Path;
 
+#[cfg(feature = "campaign")]
+mod campaign;
 mod demo;
 mod detect;
 mod hunt;
@@ -19,6 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Lab(LabTop::Compare(args)) => lab::compare(args),
         Command::Scan(args) => scan::scan(args),
         Command::Detect(args) => detect::run(args),
+        #[cfg(feature = "campaign")]
+        Command::Campaign(cmd) => campaign::run(cmd),
         Command::Demo { dir, scenario, seed, size } => demo::run(dir, &scenario, seed, &size),
     }
 }

@@ -7,8 +7,12 @@
 //! which sends mail from the store's outbox, sits above the store; the rules cannot live in either without a
 //! circle.
 
+pub mod asn;
 pub mod check;
+pub mod error;
 pub mod ticket;
 
+pub use asn::{AsnBuilder, AsnInfo, AsnLoad, AsnTable};
 pub use check::{Check, Seen};
+pub use error::{AsnError, AsnRowError, AsnRowProblem};
 pub use ticket::{Event, EventKind, FalsePositiveMark, Sighting, State};

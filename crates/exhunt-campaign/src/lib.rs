@@ -9,10 +9,12 @@
 
 pub mod asn;
 pub mod check;
+pub mod contacts;
 pub mod error;
 pub mod ticket;
 
 pub use asn::{AsnBuilder, AsnInfo, AsnLoad, AsnTable};
 pub use check::{Check, Seen};
-pub use error::{AsnError, AsnRowError, AsnRowProblem};
+pub use contacts::{Confidence, Contact, Contacts, Match, Source};
+pub use error::{AsnError, AsnRowError, AsnRowProblem, ContactError, ContactProblem};
 pub use ticket::{Event, EventKind, FalsePositiveMark, Sighting, State};

@@ -34,7 +34,8 @@ pub const ATTRIBUTION: &str = "IP-to-ASN data: ip-location-db (github.com/sapics
                                (creativecommons.org/licenses/by/4.0)";
 
 /// What `DBIP-LICENSE` asks of a web page that displays or uses results from the data: a link back to DB-IP.
-pub const ATTRIBUTION_HTML: &str = "IP-to-ASN data: <a href=\"https://github.com/sapics/ip-location-db\">ip-location-db</a> \
+pub const ATTRIBUTION_HTML: &str = "IP-to-ASN data: \
+     <a href=\"https://github.com/sapics/ip-location-db\">ip-location-db</a> \
      from <a href=\"https://www.routeviews.org/\">RouteViews</a>, <a href='https://db-ip.com'>IP Geolocation by \
      DB-IP</a> and the <a href=\"https://www.nro.net/\">NRO</a>, \
      <a href=\"https://creativecommons.org/licenses/by/4.0/\">CC BY 4.0</a>";

@@ -67,7 +67,8 @@ impl fmt::Display for AsnRowProblem {
             AsnRowProblem::Address { field, text } if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
                 write!(
                     f,
-                    "{field} `{text}` is a number, not an address; the `-num` files are not read, pass `asn-ipv4.csv`/`asn-ipv6.csv`"
+                    "{field} `{text}` is a number, not an address; the `-num` files are not read, pass \
+                     `asn-ipv4.csv`/`asn-ipv6.csv`"
                 )
             }
             AsnRowProblem::Address { field, text } => write!(f, "{field} `{text}` is not an IPv4 or IPv6 address"),

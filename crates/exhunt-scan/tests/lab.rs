@@ -90,8 +90,13 @@ async fn scan_lab(range: &str, port: u16, seed: u64, webshells: bool) -> (Vec<Ob
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scanning_the_lab_gives_its_truth_exactly() {
     let range = net(1);
-    let opts =
-        ServeOptions { ranges: vec![Range::parse(&range).expect("r")], port: 0, seed: 5, bind: Bind::PerAddress };
+    let opts = ServeOptions {
+        ranges: vec![Range::parse(&range).expect("r")],
+        port: 0,
+        seed: 5,
+        epoch: 0,
+        bind: Bind::PerAddress,
+    };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let (obs, _dir) = scan_lab(&range, lab.port, 5, true).await;
     let by_ip: BTreeMap<String, &Observation> = obs.iter().map(|o| (o.ip.to_string(), o)).collect();
@@ -116,7 +121,7 @@ async fn scanning_the_lab_gives_its_truth_exactly() {
 async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
     let range = net(2);
     let r = Range::parse(&range).expect("r");
-    let opts = ServeOptions { ranges: vec![r], port: 0, seed: 11, bind: Bind::PerAddress };
+    let opts = ServeOptions { ranges: vec![r], port: 0, seed: 11, epoch: 0, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     let (obs, _dir) = scan_lab(&range, lab.port, 11, false).await;
@@ -151,7 +156,7 @@ async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
 async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
     let range = net(3);
     let r = Range::parse(&range).expect("r");
-    let opts = ServeOptions { ranges: vec![r], port: 0, seed: 3, bind: Bind::PerAddress };
+    let opts = ServeOptions { ranges: vec![r], port: 0, seed: 3, epoch: 0, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let (_, dir) = scan_lab(&range, lab.port, 3, false).await;
     let path = dir.path().join("obs.jsonl");

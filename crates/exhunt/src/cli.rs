@@ -194,6 +194,10 @@ pub struct LabWorldArgs {
     pub port: u16,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The world's epoch: 0 at first; at each later one about half the vulnerable Exchange hosts are patched, and
+    /// some of those keep their web shells
+    #[arg(long, default_value_t = 0)]
+    pub epoch: u32,
     /// auto, per-address (one listener per host) or loopback (one socket tied to `lo`)
     #[arg(long, default_value = "auto", value_parser = ["auto", "per-address", "loopback"])]
     pub bind: String,

@@ -185,6 +185,46 @@ fn the_demo_runs_end_to_end() {
     // Beside them the scan's verdicts: the lab has vulnerable hosts, so there are finding lines.
     assert!(obs.lines().any(|l| l.starts_with("{\"type\":\"finding\"")), "no finding lines");
     assert!(dir.join("scan/metadata.json").is_file() && dir.join("scan/truth.jsonl").is_file());
+    // The campaign half: the lab's next epoch scanned on the same port, both scans in one campaign. What the
+    // campaign says must follow from the two truths: vulnerable hosts per run, the chain tickets the second scan
+    // closed (vulnerable, then fixed), and the back doors still open (patching does not remove them).
+    let truth = |name: &str| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(dir.join("scan").join(name)).expect("truth");
+        text.lines().map(|l| serde_json::from_str(l).expect("truth line")).collect()
+    };
+    let (t0, t1) = (truth("truth.jsonl"), truth("truth-epoch1.jsonl"));
+    let chain = |t: &serde_json::Value, c: &str| t["expect"]["chains"][c].as_str().unwrap_or("").to_string();
+    let vulnerable = |ts: &[serde_json::Value]| {
+        ts.iter()
+            .filter(|t| ["proxylogon", "proxyshell", "proxynotshell"].iter().any(|c| chain(t, c) == "vulnerable"))
+            .count()
+    };
+    let mut closed = 0;
+    for (a, b) in t0.iter().zip(&t1) {
+        for c in ["proxylogon", "proxyshell", "proxynotshell"] {
+            if chain(a, c) == "vulnerable" && ["fixed", "not-affected"].contains(&chain(b, c).as_str()) {
+                closed += 1;
+            }
+        }
+        let shells = |t: &serde_json::Value| t["expect"]["webshells"].as_array().map_or(0, Vec::len);
+        if shells(a) > 0 && shells(b) == 0 && b["expect"]["status"] == "success" {
+            closed += 1;
+        }
+    }
+    let backdoors = t1.iter().filter(|t| t["expect"]["webshells"].as_array().is_some_and(|w| !w.is_empty())).count();
+    let db = dir.join("scan/campaign.sqlite");
+    let status = exhunt().args(["campaign", "status", "--format", "json", "--db"]).arg(&db).output().expect("status");
+    assert_eq!(status.status.code(), Some(1), "open tickets: {}", String::from_utf8_lossy(&status.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let runs = s["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["vulnerable_any"], vulnerable(&t0));
+    assert_eq!(runs[1]["vulnerable_any"], vulnerable(&t1));
+    assert!(vulnerable(&t1) < vulnerable(&t0), "the next epoch patched nothing");
+    assert_eq!(runs[1]["closed"], closed);
+    assert!(closed > 0);
+    assert_eq!(s["open"]["backdoor"], backdoors);
+    assert!(stderr.contains("campaign"), "{stderr}");
 }
 
 #[test]

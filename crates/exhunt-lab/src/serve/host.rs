@@ -105,6 +105,11 @@ pub struct Host {
     pub hostile: Option<Hostile>,
 }
 
+/// The chance that a vulnerable Exchange host of the lab is patched at each later epoch ([`Host::at`]).
+pub const PATCH_CHANCE: f64 = 0.5;
+/// The chance that a host patched at an epoch also has its web shells removed.
+pub const CLEAN_CHANCE: f64 = 0.4;
+
 const ORGS: &[&str] = &["contoso", "fabrikam", "northwind", "tailspin", "woodgrove", "adatum", "litware", "proseware"];
 
 impl Host {
@@ -112,6 +117,45 @@ impl Host {
     /// 2016, 2019); web shells are planted at paths of its scan pack (`kb/scan/webshell-paths.toml`), the list the
     /// scanner probes.
     pub fn new(seed: u64, addr: Ipv4Addr, kb: &Kb) -> Host {
+        Host::at(seed, 0, addr, kb)
+    }
+
+    /// The host at `addr` in a later epoch of the lab's world: epoch 0 is [`Host::new`]; at each later epoch every
+    /// Exchange host still vulnerable to a chain is patched with chance [`PATCH_CHANCE`] to the newest build of its
+    /// product in the catalog, and a patched host's web shells are cleaned up with chance [`CLEAN_CHANCE`]: the
+    /// others keep their back doors, as in 2021 ("patching does not remove web shells"). Everything else stays.
+    pub fn at(seed: u64, epoch: u32, addr: Ipv4Addr, kb: &Kb) -> Host {
+        let mut host = Host::genesis(seed, addr, kb);
+        for e in 1..=epoch {
+            host.patch_in(seed, e, kb);
+        }
+        host
+    }
+
+    fn patch_in(&mut self, seed: u64, epoch: u32, kb: &Kb) {
+        let Some(build) = self.build.filter(|_| self.kind == Kind::Exchange) else { return };
+        let catalog = &kb.catalog;
+        let vulnerable = |b: &Build| {
+            let v = catalog.verdict(b);
+            Chain::ALL.iter().any(|c| v.chain(*c).is_some_and(|x| x.status == ChainStatus::Vulnerable))
+        };
+        if !vulnerable(&build) {
+            return;
+        }
+        let mut rng = Rng::new(seed, u64::from(u32::from(self.addr)) | (u64::from(epoch) << 40) | 0xe0_0000_0000_0000);
+        if !rng.chance(PATCH_CHANCE) {
+            return;
+        }
+        let product = self.product.as_deref().unwrap_or("");
+        let newest = catalog.rows().iter().filter(|r| r.product == product && r.build > build).map(|r| r.build).max();
+        let Some(newest) = newest else { return };
+        self.build = Some(newest);
+        if rng.chance(CLEAN_CHANCE) {
+            self.webshells.clear();
+        }
+    }
+
+    fn genesis(seed: u64, addr: Ipv4Addr, kb: &Kb) -> Host {
         let mut rng = Rng::new(seed, u64::from(u32::from(addr)) | 0x5ca0_0000_0000);
         let n = u32::from(addr) & 0xffff;
         let org = format!("{}{}", rng.pick(ORGS), n);
@@ -313,4 +357,46 @@ pub struct Expect {
     /// Chain → status from the knowledge base for the visible build.
     pub chains: std::collections::BTreeMap<&'static str, ChainStatus>,
     pub webshells: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A later epoch patches about half of the still-vulnerable Exchange hosts each time, to a build of the same
+    /// product that is newer, keeps the back doors of some of them, and changes nothing else.
+    #[test]
+    fn later_epochs_patch_a_share_and_keep_some_back_doors() {
+        let kb = Kb::builtin();
+        let vulnerable = |h: &Host| {
+            h.build.is_some_and(|b| {
+                let v = kb.catalog.verdict(&b);
+                Chain::ALL.iter().any(|c| v.chain(*c).is_some_and(|x| x.status == ChainStatus::Vulnerable))
+            })
+        };
+        let (mut was, mut patched, mut kept_shells, mut cleaned) = (0, 0, 0, 0);
+        for i in 0..4096u32 {
+            let addr = Ipv4Addr::from(0x7f40_0000 + i);
+            let (h0, h1, h2) = (Host::at(7, 0, addr, &kb), Host::at(7, 1, addr, &kb), Host::at(7, 2, addr, &kb));
+            assert_eq!((h0.kind, &h0.hostname, h0.ntlm.is_some()), (h1.kind, &h1.hostname, h1.ntlm.is_some()));
+            if !vulnerable(&h0) {
+                assert_eq!(h0.build, h1.build, "{addr}: not vulnerable, so not patched");
+                continue;
+            }
+            was += 1;
+            if h1.build != h0.build {
+                patched += 1;
+                assert!(h1.build > h0.build && h1.product == h0.product, "{addr}");
+                assert_eq!(h2.build, h1.build, "{addr}: the newest build stays");
+                if !h0.webshells.is_empty() {
+                    if h1.webshells == h0.webshells { kept_shells += 1 } else { cleaned += 1 }
+                }
+            } else {
+                assert_eq!(h1.webshells, h0.webshells, "{addr}: unpatched hosts keep everything");
+            }
+        }
+        let share = patched as f64 / was as f64;
+        assert!((0.4..0.6).contains(&share), "{patched} of {was} patched at epoch 1");
+        assert!(kept_shells > 0 && cleaned > 0, "patched with shells kept {kept_shells}, cleaned {cleaned}");
+    }
 }

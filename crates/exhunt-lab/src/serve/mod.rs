@@ -121,6 +121,8 @@ pub struct ServeOptions {
     /// 0 picks a free port (the same one on every address).
     pub port: u16,
     pub seed: u64,
+    /// The world's epoch: 0 at first, each later one with a share of the vulnerable hosts patched ([`Host::at`]).
+    pub epoch: u32,
     pub bind: Bind,
 }
 
@@ -143,7 +145,7 @@ impl ServeOptions {
     /// The ground truth of one address of this lab, without starting it: what [`LabServer::truth_of`] says once it
     /// runs, when `port` is the port it got (a fixed one, not 0).
     pub fn truth_of(&self, addr: Ipv4Addr, kb: &Kb) -> Truth {
-        Host::new(self.seed, addr, kb).truth(self.port, &kb.catalog, self.loopback_socket())
+        Host::at(self.seed, self.epoch, addr, kb).truth(self.port, &kb.catalog, self.loopback_socket())
     }
 
     pub fn validate(&self) -> Result<u64, ServeError> {
@@ -162,6 +164,7 @@ impl ServeOptions {
 
 pub(crate) struct Shared {
     seed: u64,
+    epoch: u32,
     kb: Kb,
     key: rcgen::KeyPair,
     signing: Arc<dyn rustls::sign::SigningKey>,
@@ -216,7 +219,7 @@ impl Shared {
                     scope.spawn(move || {
                         let mut out = Vec::with_capacity(chunk.len());
                         for &a in chunk {
-                            let host = Host::new(this.seed, a, &this.kb);
+                            let host = Host::at(this.seed, this.epoch, a, &this.kb);
                             if host.kind == Kind::Closed || host.hostile == Some(host::Hostile::BrokenTls) {
                                 continue;
                             }
@@ -297,7 +300,7 @@ pub struct LabServer {
 impl LabServer {
     /// The host at `addr` (whether or not it is in the lab's ranges).
     pub fn host(&self, addr: Ipv4Addr) -> Host {
-        Host::new(self.shared.seed, addr, &self.shared.kb)
+        Host::at(self.shared.seed, self.shared.epoch, addr, &self.shared.kb)
     }
 
     /// Every address the lab answers for (closed ones included), in address order.
@@ -363,8 +366,16 @@ pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> 
     let signing = provider.key_provider.load_private_key(der).map_err(|e| ServeError::Cert(e.to_string()))?;
     let bomb = gzip_bomb();
     let template = server_template(provider)?;
-    let mut shared =
-        Shared { seed: opts.seed, kb, key, signing, template, certs: std::collections::HashMap::new(), bomb };
+    let mut shared = Shared {
+        seed: opts.seed,
+        epoch: opts.epoch,
+        kb,
+        key,
+        signing,
+        template,
+        certs: std::collections::HashMap::new(),
+        bomb,
+    };
     shared.precompute(&opts.ranges)?;
     let shared = Arc::new(shared);
     let loopback = opts.loopback_socket();
@@ -380,7 +391,7 @@ pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> 
         let mut port = opts.port;
         for range in &opts.ranges {
             for a in range.addrs() {
-                if Host::new(opts.seed, a, &shared.kb).kind == Kind::Closed {
+                if Host::at(opts.seed, opts.epoch, a, &shared.kb).kind == Kind::Closed {
                     continue;
                 }
                 let addr = SocketAddr::from((a, port));
@@ -437,7 +448,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<
         {
             continue;
         }
-        let host = Host::new(shared.seed, *local.ip(), &shared.kb);
+        let host = Host::at(shared.seed, shared.epoch, *local.ip(), &shared.kb);
         if host.kind == Kind::Closed {
             reset(stream);
             continue;

@@ -36,7 +36,12 @@ pub fn run(dir: Option<std::path::PathBuf>, scenario: &str, seed: u64, size: &st
         out: crate::cli::OutputArgs { format: "table".into(), json: false },
     };
     let code = super::hunt::run(args)?;
-    demo_scan(&dir.join("scan"), seed)?;
+    let scan_dir = dir.join("scan");
+    let (_, port) = demo_scan(&scan_dir, seed, 0, 0)?;
+    #[cfg(feature = "campaign")]
+    demo_campaign(&scan_dir, seed, port)?;
+    #[cfg(not(feature = "campaign"))]
+    let _ = port;
     eprintln!(
         "exhunt demo: open {} in a browser; the lab's ground truth is in {}",
         dir.join("report.html").display(),
@@ -52,18 +57,20 @@ const DEMO_SCAN_RANGE: &str = "127.203.0.0/24";
 /// The scan half of the demo: a lab of 256 simulated HTTPS hosts on loopback, started here and stopped after,
 /// scanned with web-shell probing (only the requests of `docs/scanning.md`, only to the lab); observations,
 /// `metadata.json` and the lab's truth in `dir`, and how many addresses differ from the truth.
-fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
+fn demo_scan(dir: &Path, seed: u64, epoch: u32, port: u16) -> anyhow::Result<(std::path::PathBuf, u16)> {
     use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
     std::fs::create_dir_all(dir)?;
     let range = Range::parse(DEMO_SCAN_RANGE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let opts = ServeOptions { ranges: vec![range], port: 0, seed, bind: Bind::PerAddress };
+    let opts = ServeOptions { ranges: vec![range], port, seed, epoch, bind: Bind::PerAddress };
     let lab = rt.block_on(start(opts, Kb::builtin())).map_err(|e| anyhow::anyhow!("the scan lab: {e}"))?;
-    let truth = dir.join("truth.jsonl");
+    let name = |what: &str| if epoch == 0 { format!("{what}.jsonl") } else { format!("{what}-epoch{epoch}.jsonl") };
+    let truth = dir.join(name("truth"));
     lab.write_truth(&mut std::fs::File::create(&truth)?)?;
-    let out = dir.join("observations.jsonl");
+    let out = dir.join(name("observations"));
+    let meta = dir.join(if epoch == 0 { "metadata.json".to_string() } else { format!("epoch{epoch}.metadata.json") });
     let _ = std::fs::remove_file(&out);
-    let _ = std::fs::remove_file(dir.join("metadata.json"));
+    let _ = std::fs::remove_file(&meta);
     // The lab's tasks run on its runtime's workers while the scan runs on its own.
     let args = crate::cli::ScanArgs {
         targets: vec![DEMO_SCAN_RANGE.to_string()],
@@ -78,7 +85,7 @@ fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
         seed,
         out: Some(out.clone()),
         resume: false,
-        metadata: None,
+        metadata: Some(meta),
         webshells: true,
         format: "jsonl".into(),
         no_progress: true,
@@ -87,15 +94,46 @@ fn demo_scan(dir: &Path, seed: u64) -> anyhow::Result<()> {
         read_timeout: 5.0,
         kb: crate::cli::KbArgs { kb: None },
     };
+    let lab_port = lab.port;
     let scanned = super::scan::scan(args);
     let differ = scanned.as_ref().ok().map(|_| differ_from_truth(&out, &lab)).transpose();
     rt.block_on(lab.shutdown());
     scanned?;
     let differ = differ?.unwrap_or_default();
     eprintln!(
-        "exhunt demo: scanned the 256 lab hosts on loopback: {differ} differ from the lab's truth (status, class, \
-         build); observations in {}",
+        "exhunt demo: scanned the 256 lab hosts on loopback (epoch {epoch}): {differ} differ from the lab's truth \
+         (status, class, build); observations in {}",
         out.display()
+    );
+    Ok((out, lab_port))
+}
+
+/// The campaign half of the demo: the first scan into a fresh campaign, then the lab's next epoch (about half the
+/// vulnerable hosts patched, some keeping their web shells) scanned and ingested; the status shows the curve move
+/// and the tickets that the second scan closed, and the back doors that stay open.
+#[cfg(feature = "campaign")]
+fn demo_campaign(dir: &Path, seed: u64, port: u16) -> anyhow::Result<()> {
+    use crate::cli::{CampaignCommand, DbArgs, OutputArgs};
+    let db = dir.join("campaign.sqlite");
+    for f in ["campaign.sqlite", "campaign.sqlite-wal", "campaign.sqlite-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let first = dir.join("observations.jsonl");
+    // The same port as the first scan: a ticket is a host (address and port) and a check.
+    let (second, _) = demo_scan(dir, seed, 1, port)?;
+    let db_args = || DbArgs { db: db.display().to_string() };
+    super::campaign::run(CampaignCommand::Ingest {
+        db: db_args(),
+        kind: None,
+        batch: exhunt_store::BATCH,
+        files: vec![first, second],
+        out: OutputArgs { format: "table".into(), json: false },
+    })?;
+    super::campaign::run(CampaignCommand::Status { db: db_args(), format: "table".into() })?;
+    eprintln!(
+        "exhunt demo: the campaign is {}: `exhunt campaign tickets --db {}` lists its tickets",
+        db.display(),
+        db.display()
     );
     Ok(())
 }
@@ -119,7 +157,7 @@ mod tests {
         use exhunt_model::{Observation, ScanStatus};
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
         let range = Range::parse("127.204.7.0/28").expect("range");
-        let opts = ServeOptions { ranges: vec![range], port: 0, seed: 3, bind: Bind::PerAddress };
+        let opts = ServeOptions { ranges: vec![range], port: 0, seed: 3, epoch: 0, bind: Bind::PerAddress };
         let lab = rt.block_on(start(opts, Kb::builtin())).expect("lab");
         let dir = tempfile::tempdir().expect("tmp");
         let obs = dir.path().join("observations.jsonl");

@@ -171,7 +171,7 @@ pub fn lab_world(w: &LabWorldArgs) -> anyhow::Result<exhunt_lab::serve::ServeOpt
         "loopback" => Bind::Loopback,
         _ => Bind::Auto,
     };
-    let opts = ServeOptions { ranges, port: w.port, seed: w.seed, bind };
+    let opts = ServeOptions { ranges, port: w.port, seed: w.seed, epoch: w.epoch, bind };
     opts.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(opts)
 }

@@ -10,10 +10,12 @@
 //! * [`Observation`] / [`Fingerprint`]: what a scan saw of one target, and what that says.
 //! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
+//! * [`net::IpNet`]: an IPv4 or IPv6 address or network, for IOC packs, scan targets and the lab's ranges.
 
 mod build;
 mod finding;
 mod host;
+pub mod net;
 mod observation;
 mod story;
 mod time_fmt;

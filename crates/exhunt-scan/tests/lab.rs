@@ -1,7 +1,7 @@
 //! The scanner against the loopback lab, started in-process on 127.x addresses. No other traffic.
 
 use exhunt_kb::Kb;
-use exhunt_lab::serve::{self, Bind, Hostile, Kind, Range, ServeOptions};
+use exhunt_lab::serve::{self, Bind, Hostile, Kind, ServeOptions, parse_range};
 use exhunt_model::Observation;
 use exhunt_scan::http::Limits;
 use exhunt_scan::ladder::LadderConfig;
@@ -90,8 +90,7 @@ async fn scan_lab(range: &str, port: u16, seed: u64, webshells: bool) -> (Vec<Ob
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scanning_the_lab_gives_its_truth_exactly() {
     let range = net(1);
-    let opts =
-        ServeOptions { ranges: vec![Range::parse(&range).expect("r")], port: 0, seed: 5, bind: Bind::PerAddress };
+    let opts = ServeOptions { ranges: vec![parse_range(&range).expect("r")], port: 0, seed: 5, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let (obs, _dir) = scan_lab(&range, lab.port, 5, true).await;
     let by_ip: BTreeMap<String, &Observation> = obs.iter().map(|o| (o.ip.to_string(), o)).collect();
@@ -115,7 +114,7 @@ async fn scanning_the_lab_gives_its_truth_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
     let range = net(2);
-    let r = Range::parse(&range).expect("r");
+    let r = parse_range(&range).expect("r");
     let opts = ServeOptions { ranges: vec![r], port: 0, seed: 11, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
@@ -150,7 +149,7 @@ async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
     let range = net(3);
-    let r = Range::parse(&range).expect("r");
+    let r = parse_range(&range).expect("r");
     let opts = ServeOptions { ranges: vec![r], port: 0, seed: 3, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let (_, dir) = scan_lab(&range, lab.port, 3, false).await;
@@ -215,8 +214,8 @@ async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
 
 #[test]
 fn the_lab_refuses_addresses_outside_loopback() {
-    assert!(Range::parse("10.0.0.0/24").is_err());
-    assert!(Range::parse("127.0.0.0/7").is_err());
-    assert!(Range::parse("127.1.0.0/16").is_ok());
+    assert!(parse_range("10.0.0.0/24").is_err());
+    assert!(parse_range("127.0.0.0/7").is_err());
+    assert!(parse_range("127.1.0.0/16").is_ok());
     let _ = Ipv4Addr::LOCALHOST;
 }

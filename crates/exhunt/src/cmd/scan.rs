@@ -135,11 +135,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
-    use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
+    use exhunt_lab::serve::{Bind, ServeOptions, parse_range, start};
     let ranges = args
         .hosts
         .iter()
-        .map(|h| Range::parse(h))
+        .map(|h| parse_range(h))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| UsageError(e.to_string()))?;
     let bind = match args.bind.as_str() {

@@ -16,6 +16,7 @@ use crate::catalog::valid_date;
 use crate::diag::{Diagnostic, Level};
 use crate::files::{KbFile, KbFiles};
 use exhunt_model::net::IpNet;
+use exhunt_model::winpath;
 use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -400,9 +401,9 @@ impl IocSet {
 
     /// Path entries that match a file path. Case-insensitive; `/` and `\` are the same; the drive letter is not
     /// compared (sources give the default drive). Accepts `C:\…`, `C/…` and `C%3A/…` (a drive folder in a triage
-    /// collection), `\\?\C:\…`, `\\host\c$\…` and drive-less paths; see [`normalize_path`].
+    /// collection), `\\?\C:\…`, `\\host\c$\…` and drive-less paths; see [`winpath::without_drive`].
     pub fn match_path(&self, path: &str) -> Vec<IocHit<'_>> {
-        let norm = normalize_path(path);
+        let norm = winpath::without_drive(path);
         if norm.is_empty() {
             return Vec::new();
         }
@@ -422,7 +423,7 @@ impl IocSet {
 
     /// File-name entries that match the last component of `name` (a bare name or a path). Case-insensitive.
     pub fn match_file_name(&self, name: &str) -> Vec<IocHit<'_>> {
-        let norm = normalize_path(name);
+        let norm = winpath::without_drive(name);
         let last = norm.rsplit('/').next().unwrap_or("");
         if last.is_empty() {
             return Vec::new();
@@ -491,74 +492,7 @@ pub fn normalize_user_agent(ua: &str) -> Cow<'_, str> {
     if t.contains('+') { Cow::Owned(t.replace('+', " ")) } else { Cow::Borrowed(t) }
 }
 
-/// Turns any spelling of a Windows path into the form the path index uses: lower case, `/`-separated, without the
-/// drive, without empty, `.` or `..` components. Understands `C:\…`, `C/…` (a drive folder at the start of a
-/// triage path), `C%3A/…` and other `%XX` escapes, `\\?\C:\…`, `\\.\C:\…`, `\\host\c$\…`, and a `X:` component
-/// anywhere (`uploads/auto/C%3A/inetpub/…` from a collector).
-pub fn normalize_path(path: &str) -> String {
-    let decoded = percent_decode(path);
-    let s = decoded.replace('\\', "/").to_lowercase();
-    let mut body: &str = &s;
-    let mut unc = false;
-    if let Some(rest) = body.strip_prefix("//?/").or_else(|| body.strip_prefix("//./")) {
-        body = rest;
-        if let Some(rest) = body.strip_prefix("unc/") {
-            body = rest;
-            unc = true;
-        }
-    } else if let Some(rest) = body.strip_prefix("//") {
-        body = rest;
-        unc = true;
-    }
-    let mut segs: Vec<&str> = body.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    if unc {
-        // host, then share: `c$` is the admin share of drive C; any other share is a folder we cannot place.
-        let skip = segs.len().min(2);
-        segs.drain(..skip);
-    } else if let Some(i) = segs.iter().position(|p| is_drive(p)) {
-        segs.drain(..=i);
-    } else if segs.first().is_some_and(|p| p.len() == 1 && p.as_bytes()[0].is_ascii_alphabetic()) {
-        segs.remove(0);
-    }
-    let mut out: Vec<&str> = Vec::with_capacity(segs.len());
-    for p in segs {
-        if p == ".." {
-            out.pop();
-        } else {
-            out.push(p);
-        }
-    }
-    out.join("/")
-}
-
-fn is_drive(seg: &str) -> bool {
-    let b = seg.as_bytes();
-    b.len() == 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
-}
-
-fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// A compiled path pattern: an exact normalized path, or a regex over normalized paths.
+/// A compiled path pattern: an exact key, or a regex over keys (keys are [`winpath::without_drive`] forms).
 #[derive(Debug, PartialEq, Eq)]
 enum PathKey {
     Exact(String),
@@ -611,7 +545,7 @@ fn compile_path(raw: &str) -> Result<PathKey, PatternError> {
     let parts: Vec<&str> = raw.split(['\\', '/']).collect();
     let (first, rest) = (parts[0], &parts[1..]);
     // The root: a drive or a leading separator (any drive: dropped), a `%VARIABLE%` (its folders), or `**`.
-    let mut segs: Vec<String> = if is_drive(first) {
+    let mut segs: Vec<String> = if first.len() == 2 && winpath::drive_of(first).is_some() {
         Vec::new()
     } else if first.is_empty() {
         if rest.first().is_some_and(|p| p.is_empty()) {
@@ -1309,30 +1243,6 @@ description = "test"
 
     fn render(diags: &[Diagnostic]) -> String {
         diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
-    }
-
-    #[test]
-    fn normalize_path_spellings() {
-        let want = "inetpub/wwwroot/aspnet_client/shell.aspx";
-        for p in [
-            r"C:\inetpub\wwwroot\aspnet_client\shell.aspx",
-            "C:/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "C/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "C%3A/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "c%3a/inetpub/wwwroot/aspnet_client/shell.aspx",
-            r"D:\INETPUB\wwwroot\aspnet_client\Shell.aspx",
-            r"\\?\C:\inetpub\wwwroot\aspnet_client\shell.aspx",
-            r"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\shell.aspx",
-            r"\inetpub\wwwroot\aspnet_client\shell.aspx",
-            "uploads/auto/C%3A/inetpub/wwwroot/aspnet_client/shell.aspx",
-            r"C:\inetpub\wwwroot\aspnet_client\system_web\..\shell.aspx",
-            r"C:\inetpub\\wwwroot\.\aspnet_client\shell.aspx",
-        ] {
-            assert_eq!(normalize_path(p), want, "{p}");
-        }
-        assert_eq!(normalize_path("C/Program%20Files/x.aspx"), "program files/x.aspx");
-        assert_eq!(normalize_path("100%"), "100%");
-        assert_eq!(normalize_path("a%zz"), "a%zz");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
 //! * [`net::IpNet`]: an IPv4 or IPv6 address or network, for IOC packs, scan targets and the lab's ranges.
+//! * [`winpath`]: Windows paths in the forms the hunt, the path rules and the IOC packs compare.
 
 mod build;
 mod finding;
@@ -20,6 +21,7 @@ mod observation;
 mod story;
 mod time_fmt;
 mod verdict;
+pub mod winpath;
 
 pub use build::{Build, BuildParseError};
 pub use finding::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};

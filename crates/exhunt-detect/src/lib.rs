@@ -2,7 +2,8 @@
 //! caller read.
 //!
 //! * [`LogRules`]: log rules over [`Fields`] of one record, behind an Aho-Corasick prefilter over the raw record.
-//! * [`PathRules`]: globs and regexes over normalised Windows paths and file names ([`normalize_path`]).
+//! * [`PathRules`]: globs and regexes over Windows paths and file names in `/` form
+//!   ([`exhunt_model::winpath::slashed`]).
 //! * [`FileRules`]: YARA source compiled with yara-x, scanned over bytes; hits carry the matching offsets.
 //! * [`scan`]: a scan observation's fingerprint, web shells, NTLM names and findings.
 //!
@@ -37,7 +38,7 @@ pub use event::Event;
 pub use fields::Fields;
 pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
 pub use log::{Candidates, LogRules};
-pub use path::{PathRules, normalize_path};
+pub use path::PathRules;
 pub use selftest::{SampleResult, SelfTest, selftest};
 pub use sigma::{SigmaHit, SigmaLoadFailure, SigmaRuleInfo, SigmaRules};
 

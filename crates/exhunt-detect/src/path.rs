@@ -1,12 +1,13 @@
 //! Path rules compiled for evaluation.
 //!
-//! Paths are normalised first ([`normalize_path`]): `\` becomes `/`, repeated separators collapse, and the `\\?\`
+//! Paths are normalised first ([`winpath::slashed`]): `\` becomes `/`, repeated separators collapse, and the `\\?\`
 //! prefix goes. Globs (with `\` in the pattern read as `/`) and regular expressions then match case-insensitively;
 //! in a glob `*` stays inside one path component and `**` crosses components.
 
 use crate::locate;
 use exhunt_kb::rules::{PathPattern, RuleBody};
 use exhunt_kb::{Diagnostic, Kb, Rule};
+use exhunt_model::winpath;
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::{Regex, RegexBuilder};
 
@@ -190,7 +191,7 @@ impl PathRules {
 
     /// Ids of the rules that match `path` (any Windows or `/` spelling; it is normalised here).
     pub fn matches(&self, path: &str) -> Vec<&str> {
-        let path = normalize_path(path);
+        let path = winpath::slashed(path);
         let name = path.rsplit('/').next().unwrap_or(&path);
         let mut owners = Vec::new();
         self.include.owners(&path, name, &mut owners);
@@ -201,56 +202,5 @@ impl PathRules {
             .filter(|o| !self.excludes.get(*o).is_some_and(|e| e.any(&path, name)))
             .filter_map(|o| self.ids.get(o).map(String::as_str))
             .collect()
-    }
-}
-
-/// The form of a path that path rules see: `/` separators, no repeated separators (a leading `//` of a UNC path
-/// stays), no `\\?\` prefix, no trailing separator. Case is kept (matching ignores it).
-pub fn normalize_path(path: &str) -> String {
-    let mut p = path.replace('\\', "/");
-    if let Some(rest) = p.strip_prefix("//?/") {
-        p = match rest.get(..4) {
-            Some(unc) if unc.eq_ignore_ascii_case("UNC/") => format!("//{}", &rest[4..]),
-            _ => rest.to_string(),
-        };
-    }
-    let unc = p.starts_with("//");
-    let mut out = String::with_capacity(p.len());
-    if unc {
-        out.push('/');
-    }
-    let mut prev_slash = false;
-    for c in p.chars() {
-        if c == '/' {
-            if !prev_slash {
-                out.push('/');
-            }
-            prev_slash = true;
-        } else {
-            out.push(c);
-            prev_slash = false;
-        }
-    }
-    if out.len() > 1 && out.ends_with('/') && !(unc && out.len() == 2) {
-        out.pop();
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalises_windows_spellings() {
-        assert_eq!(
-            normalize_path(r"C:\inetpub\wwwroot\aspnet_client\x.aspx"),
-            "C:/inetpub/wwwroot/aspnet_client/x.aspx"
-        );
-        assert_eq!(normalize_path(r"\\?\C:\a\\b\"), "C:/a/b");
-        assert_eq!(normalize_path(r"\\127.0.0.1\c$\inetpub"), "//127.0.0.1/c$/inetpub");
-        assert_eq!(normalize_path(r"\\?\UNC\srv\share\a"), "//srv/share/a");
-        assert_eq!(normalize_path("a//b/"), "a/b");
-        assert_eq!(normalize_path("/"), "/");
     }
 }

@@ -15,6 +15,8 @@
 use crate::catalog::valid_date;
 use crate::diag::{Diagnostic, Level};
 use crate::files::{KbFile, KbFiles};
+use exhunt_model::net::IpNet;
+use exhunt_model::winpath;
 use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -127,93 +129,6 @@ pub enum UaMatch {
     /// A fragment anywhere in the user agent, case-insensitive, after `+` and space are made equal. For sources
     /// that give fragments (or truncated strings) rather than whole user agents.
     Contains,
-}
-
-/// An IPv4 or IPv6 network; a single address is a network with a full-length prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    /// Parses `1.2.3.4`, `1.2.3.0/24`, `2001:db8::1` or `2001:db8::/32`. An IPv4-mapped IPv6 address
-    /// (`::ffff:1.2.3.4`) is stored as the IPv4 address. Host bits set under the prefix are an error.
-    pub fn parse(s: &str) -> Result<IpNet, String> {
-        let (addr_text, prefix_text) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr_text.parse().map_err(|_| format!("`{addr_text}` is not an IPv4 or IPv6 address"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix_text {
-            None => return Ok(IpNet::host(addr)),
-            Some(p) => match p.parse::<u8>() {
-                Ok(n) if n <= max && p.bytes().all(|b| b.is_ascii_digit()) => n,
-                _ => return Err(format!("prefix length `/{p}` is not a number from 0 to {max}")),
-            },
-        };
-        if prefix == max {
-            return Ok(IpNet::host(addr));
-        }
-        let net = IpNet { addr, prefix };
-        let base = net.network();
-        if base != addr {
-            return Err(format!(
-                "`{s}` has host bits set under its /{prefix} prefix; the network is `{base}/{prefix}`"
-            ));
-        }
-        Ok(net)
-    }
-
-    /// A single address.
-    pub fn host(addr: IpAddr) -> IpNet {
-        let addr = addr.to_canonical();
-        IpNet { addr, prefix: if addr.is_ipv4() { 32 } else { 128 } }
-    }
-
-    pub fn addr(&self) -> IpAddr {
-        self.addr
-    }
-
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// True for a single address.
-    pub fn is_host(&self) -> bool {
-        self.prefix == if self.addr.is_ipv4() { 32 } else { 128 }
-    }
-
-    fn network(&self) -> IpAddr {
-        match self.addr {
-            IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask32(self.prefix)).into()),
-            IpAddr::V6(a) => IpAddr::V6((u128::from(a) & mask128(self.prefix)).into()),
-        }
-    }
-
-    /// True when `ip` is in this network. IPv4-mapped IPv6 addresses are compared as IPv4.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) ^ u32::from(a)) & mask32(self.prefix) == 0,
-            (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n) ^ u128::from(a)) & mask128(self.prefix) == 0,
-            _ => false,
-        }
-    }
-}
-
-fn mask32(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0)
-}
-
-fn mask128(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0)
-}
-
-impl fmt::Display for IpNet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_host() { write!(f, "{}", self.addr) } else { write!(f, "{}/{}", self.addr, self.prefix) }
-    }
 }
 
 /// What an entry holds beyond the common fields, by kind.
@@ -430,7 +345,7 @@ impl IocSet {
                         }
                     }
                     IocDetail::Hash { .. } => set.hashes.entry(e.value.to_ascii_lowercase()).or_default().push(r),
-                    IocDetail::Ip(net) if net.is_host() => set.hosts.entry(net.addr()).or_default().push(r),
+                    IocDetail::Ip(net) if net.is_host() => set.hosts.entry(net.first()).or_default().push(r),
                     IocDetail::Ip(net) => set.nets.push((*net, r)),
                     IocDetail::UserAgent { mode: UaMatch::Exact } => {
                         set.ua_exact.entry(normalize_user_agent(&e.value).into_owned()).or_default().push(r)
@@ -486,9 +401,9 @@ impl IocSet {
 
     /// Path entries that match a file path. Case-insensitive; `/` and `\` are the same; the drive letter is not
     /// compared (sources give the default drive). Accepts `C:\…`, `C/…` and `C%3A/…` (a drive folder in a triage
-    /// collection), `\\?\C:\…`, `\\host\c$\…` and drive-less paths; see [`normalize_path`].
+    /// collection), `\\?\C:\…`, `\\host\c$\…` and drive-less paths; see [`winpath::without_drive`].
     pub fn match_path(&self, path: &str) -> Vec<IocHit<'_>> {
-        let norm = normalize_path(path);
+        let norm = winpath::without_drive(path);
         if norm.is_empty() {
             return Vec::new();
         }
@@ -508,7 +423,7 @@ impl IocSet {
 
     /// File-name entries that match the last component of `name` (a bare name or a path). Case-insensitive.
     pub fn match_file_name(&self, name: &str) -> Vec<IocHit<'_>> {
-        let norm = normalize_path(name);
+        let norm = winpath::without_drive(name);
         let last = norm.rsplit('/').next().unwrap_or("");
         if last.is_empty() {
             return Vec::new();
@@ -577,74 +492,7 @@ pub fn normalize_user_agent(ua: &str) -> Cow<'_, str> {
     if t.contains('+') { Cow::Owned(t.replace('+', " ")) } else { Cow::Borrowed(t) }
 }
 
-/// Turns any spelling of a Windows path into the form the path index uses: lower case, `/`-separated, without the
-/// drive, without empty, `.` or `..` components. Understands `C:\…`, `C/…` (a drive folder at the start of a
-/// triage path), `C%3A/…` and other `%XX` escapes, `\\?\C:\…`, `\\.\C:\…`, `\\host\c$\…`, and a `X:` component
-/// anywhere (`uploads/auto/C%3A/inetpub/…` from a collector).
-pub fn normalize_path(path: &str) -> String {
-    let decoded = percent_decode(path);
-    let s = decoded.replace('\\', "/").to_lowercase();
-    let mut body: &str = &s;
-    let mut unc = false;
-    if let Some(rest) = body.strip_prefix("//?/").or_else(|| body.strip_prefix("//./")) {
-        body = rest;
-        if let Some(rest) = body.strip_prefix("unc/") {
-            body = rest;
-            unc = true;
-        }
-    } else if let Some(rest) = body.strip_prefix("//") {
-        body = rest;
-        unc = true;
-    }
-    let mut segs: Vec<&str> = body.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    if unc {
-        // host, then share: `c$` is the admin share of drive C; any other share is a folder we cannot place.
-        let skip = segs.len().min(2);
-        segs.drain(..skip);
-    } else if let Some(i) = segs.iter().position(|p| is_drive(p)) {
-        segs.drain(..=i);
-    } else if segs.first().is_some_and(|p| p.len() == 1 && p.as_bytes()[0].is_ascii_alphabetic()) {
-        segs.remove(0);
-    }
-    let mut out: Vec<&str> = Vec::with_capacity(segs.len());
-    for p in segs {
-        if p == ".." {
-            out.pop();
-        } else {
-            out.push(p);
-        }
-    }
-    out.join("/")
-}
-
-fn is_drive(seg: &str) -> bool {
-    let b = seg.as_bytes();
-    b.len() == 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
-}
-
-fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// A compiled path pattern: an exact normalized path, or a regex over normalized paths.
+/// A compiled path pattern: an exact key, or a regex over keys (keys are [`winpath::without_drive`] forms).
 #[derive(Debug, PartialEq, Eq)]
 enum PathKey {
     Exact(String),
@@ -697,7 +545,7 @@ fn compile_path(raw: &str) -> Result<PathKey, PatternError> {
     let parts: Vec<&str> = raw.split(['\\', '/']).collect();
     let (first, rest) = (parts[0], &parts[1..]);
     // The root: a drive or a leading separator (any drive: dropped), a `%VARIABLE%` (its folders), or `**`.
-    let mut segs: Vec<String> = if is_drive(first) {
+    let mut segs: Vec<String> = if first.len() == 2 && winpath::drive_of(first).is_some() {
         Vec::new()
     } else if first.is_empty() {
         if rest.first().is_some_and(|p| p.is_empty()) {
@@ -1241,7 +1089,7 @@ impl Cx<'_> {
                     } else {
                         "write an IPv4 or IPv6 address, optionally with a /prefix (`203.0.113.0/24`)"
                     };
-                    self.push(Level::Error, "K008", value_at, e, Some(help.into()));
+                    self.push(Level::Error, "K008", value_at, e.to_string(), Some(help.into()));
                     return None;
                 }
             },
@@ -1398,30 +1246,6 @@ description = "test"
     }
 
     #[test]
-    fn normalize_path_spellings() {
-        let want = "inetpub/wwwroot/aspnet_client/shell.aspx";
-        for p in [
-            r"C:\inetpub\wwwroot\aspnet_client\shell.aspx",
-            "C:/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "C/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "C%3A/inetpub/wwwroot/aspnet_client/shell.aspx",
-            "c%3a/inetpub/wwwroot/aspnet_client/shell.aspx",
-            r"D:\INETPUB\wwwroot\aspnet_client\Shell.aspx",
-            r"\\?\C:\inetpub\wwwroot\aspnet_client\shell.aspx",
-            r"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\shell.aspx",
-            r"\inetpub\wwwroot\aspnet_client\shell.aspx",
-            "uploads/auto/C%3A/inetpub/wwwroot/aspnet_client/shell.aspx",
-            r"C:\inetpub\wwwroot\aspnet_client\system_web\..\shell.aspx",
-            r"C:\inetpub\\wwwroot\.\aspnet_client\shell.aspx",
-        ] {
-            assert_eq!(normalize_path(p), want, "{p}");
-        }
-        assert_eq!(normalize_path("C/Program%20Files/x.aspx"), "program files/x.aspx");
-        assert_eq!(normalize_path("100%"), "100%");
-        assert_eq!(normalize_path("a%zz"), "a%zz");
-    }
-
-    #[test]
     fn compile_path_globs() {
         let re = |p: &str| match compile_path(p) {
             Ok(PathKey::Glob(r)) => regex::Regex::new(&r).expect("compiles"),
@@ -1470,24 +1294,6 @@ description = "test"
                 Ok(k) => panic!("{p} compiled to {k:?}"),
             }
         }
-    }
-
-    #[test]
-    fn ip_nets() {
-        let n = IpNet::parse("203.0.113.0/24").expect("parses");
-        assert!(n.contains("203.0.113.77".parse().expect("ip")));
-        assert!(n.contains("::ffff:203.0.113.77".parse().expect("ip")));
-        assert!(!n.contains("203.0.114.1".parse().expect("ip")));
-        assert!(!n.contains("2001:db8::1".parse().expect("ip")));
-        assert!(IpNet::parse("0.0.0.0/0").expect("parses").contains("8.8.8.8".parse().expect("ip")));
-        let v6 = IpNet::parse("2001:db8::/32").expect("parses");
-        assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
-        assert_eq!(IpNet::parse("1.2.3.4/32").expect("parses").to_string(), "1.2.3.4");
-        assert_eq!(IpNet::parse("::ffff:1.2.3.4").expect("parses").to_string(), "1.2.3.4");
-        assert!(IpNet::parse("10.0.0.1/8").expect_err("host bits").contains("host bits"));
-        assert!(IpNet::parse("10.0.0.0/33").is_err());
-        assert!(IpNet::parse("10.0.0.0/+8").is_err());
-        assert!(IpNet::parse("34.90.207[.]23").is_err());
     }
 
     #[test]

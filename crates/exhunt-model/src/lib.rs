@@ -10,16 +10,20 @@
 //! * [`Observation`] / [`Fingerprint`]: what a scan saw of one target, and what that says.
 //! * [`ErrorRecord`]: one item that could not be processed; it never aborts a run.
 //! * [`Record`]: the trait that names each record type in the JSON Lines envelope.
+//! * [`net::IpNet`]: an IPv4 or IPv6 address or network, for IOC packs, scan targets and the lab's ranges.
+//! * [`winpath`]: Windows paths in the forms the hunt, the path rules and the IOC packs compare.
 
 mod build;
 mod campaign;
 mod finding;
 mod host;
+pub mod net;
 mod observation;
 mod scan_run;
 mod story;
 mod time_fmt;
 mod verdict;
+pub mod winpath;
 
 pub use build::{Build, BuildParseError};
 pub use campaign::Ticket;

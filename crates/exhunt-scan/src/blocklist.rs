@@ -4,7 +4,7 @@
 //! link-local, documentation, multicast, reserved. Only an explicit `allow_reserved` lifts them (the lab lives on
 //! loopback). Operators add their own exclusions (`--exclude FILE`: addresses and CIDRs, `#` comments).
 
-use crate::target::{Net, parse_net};
+use exhunt_model::net::{self, IpNet};
 use std::net::IpAddr;
 
 /// RFC 6890 special-purpose IPv4 and IPv6 ranges (plus multicast and the limited broadcast address). IPv4-mapped
@@ -52,7 +52,7 @@ impl Blocklist {
         let mut b = Blocklist::default();
         if !allow_reserved {
             for r in RESERVED {
-                if let Ok(net) = parse_net(r) {
+                if let Ok(net) = IpNet::parse(r) {
                     b.add(net, r);
                 }
             }
@@ -60,8 +60,9 @@ impl Blocklist {
         b
     }
 
-    pub fn add(&mut self, net: Net, text: &str) {
-        self.ranges.push((net.first, net.last));
+    /// Blocks `net`; `text` is how it was written (for the hash).
+    pub fn add(&mut self, net: IpNet, text: &str) {
+        self.ranges.push((net::to_u128(net.first()), net::to_u128(net.last())));
         self.entries.push(text.to_string());
         self.ranges.sort_unstable();
         let mut merged: Vec<(u128, u128)> = Vec::with_capacity(self.ranges.len());
@@ -75,7 +76,7 @@ impl Blocklist {
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let x = crate::target::ip_to_u128(ip);
+        let x = net::to_u128(ip);
         let i = self.ranges.partition_point(|(a, _)| *a <= x);
         i > 0 && self.ranges[i - 1].1 >= x
     }
@@ -106,5 +107,28 @@ mod tests {
             assert!(!b.contains(ip.parse().expect("ip")), "{ip}");
         }
         assert!(!Blocklist::new(true).contains("127.0.0.1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn every_reserved_range_is_a_network_and_all_are_blocked() {
+        for r in RESERVED {
+            IpNet::parse(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+        }
+        assert_eq!(Blocklist::new(false).entries.len(), RESERVED.len());
+    }
+
+    #[test]
+    fn ranges_merge_and_ipv4_mapped_clients_are_ipv4() {
+        let mut b = Blocklist::new(true);
+        for r in ["198.51.100.0/25", "198.51.100.128/25", "203.0.113.9"] {
+            b.add(IpNet::parse(r).expect("net"), r);
+        }
+        assert_eq!(b.ranges.len(), 2, "two adjacent halves are one range: {:?}", b.ranges);
+        for ip in ["198.51.100.0", "198.51.100.255", "::ffff:198.51.100.7", "203.0.113.9"] {
+            assert!(b.contains(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["198.51.101.0", "203.0.113.10", "2001:db8::"] {
+            assert!(!b.contains(ip.parse().expect("ip")), "{ip}");
+        }
     }
 }

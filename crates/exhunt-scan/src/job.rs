@@ -12,9 +12,10 @@ use crate::scan::{
     Done, ScanMetadata, ScanOptions, Summary, Tally, TargetCounts, check_metadata, create_metadata, metadata_path,
     observations_ref, open_output, run, write_metadata,
 };
-use crate::target::{RESOLVE_CONCURRENCY, RESOLVE_DEADLINE, TargetSet, Unresolved, parse_net, parse_ports};
+use crate::target::{RESOLVE_CONCURRENCY, RESOLVE_DEADLINE, TargetSet, Unresolved, parse_ports};
 use exhunt_kb::Kb;
 use exhunt_model::Observation;
+use exhunt_model::net::IpNet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -131,8 +132,8 @@ impl ScanJob {
                 if t.is_empty() {
                     continue;
                 }
-                let net = parse_net(t).map_err(|reason| {
-                    Usage(ScanError::FileLine { path: f.clone(), line: i + 1, text: t.into(), reason })
+                let net = IpNet::parse_truncating(t).map_err(|e| {
+                    Usage(ScanError::FileLine { path: f.clone(), line: i + 1, text: t.into(), reason: e.to_string() })
                 })?;
                 block.add(net, t);
             }

@@ -394,7 +394,7 @@ pub async fn scan(seq: Option<u64>, target: Target, cfg: &LadderConfig) -> Obser
             push_all(&mut s, &mut obs, &[("ntlm", "/EWS/", Some(&auth))]).await;
         }
         if cfg.webshells {
-            let mut rng = cfg.seed ^ u64::from(target.port) ^ crate::target::ip_to_u128(target.ip) as u64;
+            let mut rng = cfg.seed ^ u64::from(target.port) ^ exhunt_model::net::to_u128(target.ip) as u64;
             let baselines: Vec<String> = cfg
                 .probes
                 .baseline_dirs

@@ -111,7 +111,7 @@ impl HostLimiter {
     }
 
     fn shard(&self, ip: IpAddr) -> MutexGuard<'_, Shard> {
-        let x = crate::target::ip_to_u128(ip);
+        let x = exhunt_model::net::to_u128(ip);
         let h = ((x as u64) ^ ((x >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         lock(&self.shards[(h >> 58) as usize & (SHARDS - 1)])
     }

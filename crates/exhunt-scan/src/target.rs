@@ -10,7 +10,8 @@
 use crate::blocklist::Blocklist;
 use crate::error::ScanError;
 use crate::permute::Cycle;
-use std::net::{IpAddr, Ipv6Addr};
+use exhunt_model::net::IpNet;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,55 +21,11 @@ pub const RESOLVE_CONCURRENCY: usize = 64;
 /// Time for one name's lookup by default.
 pub const RESOLVE_DEADLINE: Duration = Duration::from_secs(5);
 
-/// An address range in the IPv6 space (IPv4 as `::ffff:a.b.c.d`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Net {
-    pub first: u128,
-    pub last: u128,
-}
-
-pub fn ip_to_u128(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
-pub fn u128_to_ip(x: u128) -> IpAddr {
-    let v6 = Ipv6Addr::from(x);
-    match v6.to_ipv4_mapped() {
-        Some(v4) => IpAddr::V4(v4),
-        None => IpAddr::V6(v6),
-    }
-}
-
-/// Parses `ADDR` or `ADDR/LEN`.
-pub fn parse_net(s: &str) -> Result<Net, String> {
-    let (ip, len) = match s.split_once('/') {
-        Some((ip, len)) => (ip, Some(len.parse::<u32>().map_err(|_| format!("bad prefix length `{len}`"))?)),
-        None => (s, None),
-    };
-    let ip: IpAddr = ip.parse().map_err(|_| "not an IP address".to_string())?;
-    let bits = match ip {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
-    };
-    let len = len.unwrap_or(bits);
-    if len > bits {
-        return Err(format!("prefix /{len} is longer than {bits} bits"));
-    }
-    let host_bits = bits - len;
-    let mask: u128 = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
-    let x = ip_to_u128(ip);
-    Ok(Net { first: x & !mask, last: (x & !mask) | mask })
-}
-
 /// One entry of the target list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub first: u128,
-    /// Number of addresses.
-    pub len: u64,
+    /// Its addresses: a CIDR range, or one address.
+    pub net: IpNet,
     /// The host name it was resolved from.
     pub name: Option<String>,
     /// A single address given explicitly (a blocked one is reported, not silently skipped).
@@ -88,7 +45,7 @@ pub struct Target {
 pub struct TargetSet {
     pub entries: Vec<Entry>,
     pub ports: Vec<u16>,
-    /// Prefix sums of `entries[i].len`.
+    /// Prefix sums of `entries[i].len()`.
     starts: Vec<u64>,
     total_addrs: u64,
     /// Host names waiting for [`TargetSet::resolve`], each with its place: the number of entries before it.
@@ -131,25 +88,36 @@ impl std::fmt::Display for Unresolved {
     }
 }
 
-/// The largest range one entry may hold (an IPv6 /88 or larger is refused).
-const MAX_ENTRY: u128 = 1 << 40;
+/// The largest range one entry may hold is 2^40 addresses (an IPv6 /88 or larger is refused).
+const MAX_HOST_BITS: u32 = 40;
+
+impl Entry {
+    /// Number of addresses (at most 2^40).
+    pub fn len(&self) -> u64 {
+        self.net.size() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
 
 impl TargetSet {
     pub fn new(ports: Vec<u16>) -> TargetSet {
         TargetSet { ports, ..TargetSet::default() }
     }
 
-    /// Adds one target string: an address, a CIDR range or a host name (kept for [`TargetSet::resolve`]).
+    /// Adds one target string: an address, a CIDR range or a host name (kept for [`TargetSet::resolve`]). Host
+    /// bits under a range's prefix are ignored (`192.0.2.77/24` is `192.0.2.0/24`).
     pub fn add(&mut self, s: &str) -> Result<(), ScanError> {
         let s = s.trim();
         let err = |reason: String| ScanError::Target { target: s.to_string(), reason };
         if s.contains('/') || s.parse::<IpAddr>().is_ok() {
-            let net = parse_net(s).map_err(err)?;
-            let len = net.last - net.first + 1;
-            if len > MAX_ENTRY {
-                return Err(err(format!("{len} addresses is more than 2^40")));
+            let net = IpNet::parse_truncating(s).map_err(|e| err(e.to_string()))?;
+            if net.host_bits() > MAX_HOST_BITS {
+                return Err(err(format!("2^{} addresses is more than 2^{MAX_HOST_BITS}", net.host_bits())));
             }
-            self.push(Entry { first: net.first, len: len as u64, name: None, explicit: !s.contains('/') });
+            self.push(Entry { net, name: None, explicit: !s.contains('/') });
             return Ok(());
         }
         if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
@@ -210,12 +178,7 @@ impl TargetSet {
                 match result_of(name) {
                     Ok(ips) => {
                         for ip in ips {
-                            self.push(Entry {
-                                first: ip_to_u128(*ip),
-                                len: 1,
-                                name: Some(name.clone()),
-                                explicit: true,
-                            });
+                            self.push(Entry { net: IpNet::host(*ip), name: Some(name.clone()), explicit: true });
                         }
                     }
                     Err(reason) => unresolved.push(Unresolved { name: name.clone(), reason: reason.clone() }),
@@ -252,7 +215,7 @@ impl TargetSet {
 
     fn push(&mut self, e: Entry) {
         self.starts.push(self.total_addrs);
-        self.total_addrs += e.len;
+        self.total_addrs += e.len();
         self.entries.push(e);
     }
 
@@ -271,7 +234,7 @@ impl TargetSet {
         let (a, pi) = (index / np, (index % np) as usize);
         let e = self.starts.partition_point(|s| *s <= a) - 1;
         let entry = &self.entries[e];
-        let ip = u128_to_ip(entry.first + u128::from(a - self.starts[e]));
+        let ip = entry.net.nth(u128::from(a - self.starts[e])).expect("invariant: the index is inside its entry");
         (Target { ip, port: self.ports[pi], name: entry.name.clone() }, entry.explicit)
     }
 }
@@ -418,9 +381,16 @@ mod tests {
         assert_eq!(t.get(0).0.ip, "192.0.2.0".parse::<IpAddr>().expect("ip"));
         assert_eq!(t.get(5).0.ip, "2001:db8::1".parse::<IpAddr>().expect("ip"));
         assert!(t.get(8).1);
-        assert!(t.add("10.0.0.0/33").is_err());
-        assert!(t.add("2001:db8::/8").is_err());
-        assert!(t.add("bad name!").is_err());
+        t.add("192.0.2.77/31").expect("host bits under the prefix");
+        assert_eq!(t.get(9).0.ip, "192.0.2.76".parse::<IpAddr>().expect("ip"));
+        assert_eq!(t.len(), 11);
+        let reason = |s: &str| t.clone().add(s).expect_err(s).to_string();
+        assert_eq!(reason("10.0.0.0/33"), "target `10.0.0.0/33`: prefix length `/33` is not a number from 0 to 32");
+        assert_eq!(reason("2001:db8::/8"), "target `2001:db8::/8`: 2^120 addresses is more than 2^40");
+        assert_eq!(reason("2001:db8::/87"), "target `2001:db8::/87`: 2^41 addresses is more than 2^40");
+        assert!(t.clone().add("2001:db8::/88").is_ok(), "2^40 is the limit");
+        assert_eq!(reason("bad name!"), "target `bad name!`: not an address, a CIDR range or a host name");
+        assert_eq!(reason("example.com/24"), "target `example.com/24`: `example.com` is not an IPv4 or IPv6 address");
     }
 
     #[tokio::test]
@@ -444,10 +414,10 @@ mod tests {
         let local: Vec<&Entry> = t.entries.iter().filter(|e| e.name.is_some()).collect();
         assert!(!local.is_empty() && local.len().is_multiple_of(2), "{:?}", t.entries);
         let n = local.len() / 2;
-        assert!(local.iter().all(|e| e.name.as_deref() == Some("localhost") && e.explicit && e.len == 1));
-        assert!(local.iter().any(|e| u128_to_ip(e.first) == IpAddr::from([127, 0, 0, 1])), "{local:?}");
-        assert_eq!(t.entries[0].first, ip_to_u128(IpAddr::from([192, 0, 2, 1])));
-        assert_eq!(t.entries[1 + n].len, 2, "the range keeps its place after the name's addresses");
+        assert!(local.iter().all(|e| e.name.as_deref() == Some("localhost") && e.explicit && e.net.is_host()));
+        assert!(local.iter().any(|e| e.net.first() == IpAddr::from([127, 0, 0, 1])), "{local:?}");
+        assert_eq!(t.entries[0].net, IpNet::host(IpAddr::from([192, 0, 2, 1])));
+        assert_eq!(t.entries[1 + n].len(), 2, "the range keeps its place after the name's addresses");
         assert_eq!(t.len(), (1 + 2 + 2 * n as u64) * 2);
 
         // The blocklist applies to the name's addresses as to any address: reported blocked, with the name.

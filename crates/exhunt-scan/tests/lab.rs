@@ -1,7 +1,7 @@
 //! The scanner against the loopback lab, started in-process on 127.x addresses. No other traffic.
 
 use exhunt_kb::Kb;
-use exhunt_lab::serve::{self, Bind, Hostile, Kind, Range, ServeOptions};
+use exhunt_lab::serve::{self, Bind, Hostile, Kind, ServeOptions, parse_range};
 use exhunt_model::Observation;
 use exhunt_scan::http::Limits;
 use exhunt_scan::ladder::LadderConfig;
@@ -91,7 +91,7 @@ async fn scan_lab(range: &str, port: u16, seed: u64, webshells: bool) -> (Vec<Ob
 async fn scanning_the_lab_gives_its_truth_exactly() {
     let range = net(1);
     let opts = ServeOptions {
-        ranges: vec![Range::parse(&range).expect("r")],
+        ranges: vec![parse_range(&range).expect("r")],
         port: 0,
         seed: 5,
         epoch: 0,
@@ -120,7 +120,7 @@ async fn scanning_the_lab_gives_its_truth_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
     let range = net(2);
-    let r = Range::parse(&range).expect("r");
+    let r = parse_range(&range).expect("r");
     let opts = ServeOptions { ranges: vec![r], port: 0, seed: 11, epoch: 0, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
@@ -155,7 +155,7 @@ async fn every_hostile_behaviour_ends_typed_within_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
     let range = net(3);
-    let r = Range::parse(&range).expect("r");
+    let r = parse_range(&range).expect("r");
     let opts = ServeOptions { ranges: vec![r], port: 0, seed: 3, epoch: 0, bind: Bind::PerAddress };
     let lab = serve::start(opts, Kb::builtin()).await.expect("lab");
     let (_, dir) = scan_lab(&range, lab.port, 3, false).await;
@@ -220,8 +220,8 @@ async fn resume_after_an_interrupted_scan_loses_none_and_repeats_none() {
 
 #[test]
 fn the_lab_refuses_addresses_outside_loopback() {
-    assert!(Range::parse("10.0.0.0/24").is_err());
-    assert!(Range::parse("127.0.0.0/7").is_err());
-    assert!(Range::parse("127.1.0.0/16").is_ok());
+    assert!(parse_range("10.0.0.0/24").is_err());
+    assert!(parse_range("127.0.0.0/7").is_err());
+    assert!(parse_range("127.1.0.0/16").is_ok());
     let _ = Ipv4Addr::LOCALHOST;
 }

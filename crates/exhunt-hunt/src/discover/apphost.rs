@@ -4,7 +4,7 @@
 //! are kept as written (`%SystemDrive%\inetpub\wwwroot`); [`Env::expand`] resolves them.
 
 use crate::error::HuntError;
-use crate::evidence::winpath;
+use exhunt_model::winpath;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use std::io::{BufRead, BufReader, Read};

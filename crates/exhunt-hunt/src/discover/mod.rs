@@ -20,10 +20,11 @@ pub mod apphost;
 pub mod hive;
 
 use crate::error::HuntError;
-use crate::evidence::{EvidenceSource, winpath};
+use crate::evidence::EvidenceSource;
 use crate::readers::events::{EventFile, EventFormat};
 use crate::readers::{LogFile, LogKind};
 use apphost::{Env, IisConfig};
+use exhunt_model::winpath;
 use exhunt_model::{Build, ErrorRecord};
 use std::collections::HashSet;
 use std::io::Read;

@@ -1,9 +1,9 @@
 //! A folder as evidence: a triage folder with drive folders, or a drive root (live or mounted).
 
 use super::layout::{DirTree, DriveRoot, LayoutKind, find_drives};
-use super::winpath::{self, percent_decode};
 use super::{EvidenceFile, EvidenceSource, Handle, OpenOptions, WalkItem};
 use crate::error::HuntError;
+use exhunt_model::winpath::{self, percent_decode};
 use exhunt_model::{ErrorRecord, Timestamp};
 use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
@@ -123,7 +123,7 @@ impl FolderSource {
             for e in fs::read_dir(&host).ok()?.filter_map(Result::ok) {
                 let raw = e.file_name();
                 let shown = raw.to_string_lossy().into_owned();
-                let decoded = if root.info.encoded { percent_decode(&shown) } else { shown };
+                let decoded = if root.info.encoded { percent_decode(&shown).into_owned() } else { shown };
                 if decoded == *want {
                     found = Some((raw, decoded));
                     break;
@@ -332,7 +332,7 @@ impl Walk {
             let e = e.map_err(|e| HuntError::io(&disp, e))?;
             let raw = e.file_name();
             let shown = raw.to_string_lossy().into_owned();
-            let decoded = if encoded { percent_decode(&shown) } else { shown };
+            let decoded = if encoded { percent_decode(&shown).into_owned() } else { shown };
             entries.push((raw, decoded));
         }
         entries.sort_by_cached_key(|(raw, decoded)| (decoded.to_lowercase(), raw.clone()));

@@ -11,7 +11,6 @@
 //! 4. None of these, but a folder or a zip holds event logs, event exports or W3C/Exchange logs (recognised by
 //!    content, see [`super::folder`]): it is read as loose evidence, the root of `C:` ([`LayoutKind::Loose`]).
 
-use super::winpath::{DRIVE_ROOT_MARKERS, drive_name};
 use std::collections::VecDeque;
 
 /// How deep below the PATH drive folders are searched: `<collection>/uploads/auto/C%3A` is at depth 4.
@@ -61,6 +60,36 @@ pub(crate) trait DirTree {
     /// Names of the sub-folders of the folder at `rel` (components below the PATH).
     fn sub_dirs(&mut self, rel: &[String]) -> Vec<String>;
 }
+
+/// How a folder name names a drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DriveName {
+    pub letter: char,
+    /// The name was percent-encoded (Velociraptor): names below it are percent-encoded too.
+    pub encoded: bool,
+}
+
+/// Recognises a drive folder name: `C`, `C:`, `C%3A` and `%5C%5C.%5CC%3A` (`\\.\C:`, Velociraptor's ntfs accessor).
+/// Shadow copies (`…HarddiskVolumeShadowCopy…`) are not drives.
+pub(crate) fn drive_name(name: &str) -> Option<DriveName> {
+    let b = name.as_bytes();
+    let letter = |c: u8| c.is_ascii_alphabetic().then(|| char::from(c.to_ascii_uppercase()));
+    // `get`, not indexing: a name of the right length in bytes may still have a character across the cut.
+    let is = |range: std::ops::Range<usize>, text: &str| name.get(range).is_some_and(|s| s.eq_ignore_ascii_case(text));
+    match b.len() {
+        1 => letter(b[0]).map(|letter| DriveName { letter, encoded: false }),
+        2 if b[1] == b':' => letter(b[0]).map(|letter| DriveName { letter, encoded: false }),
+        4 if is(1..4, "%3A") => letter(b[0]).map(|letter| DriveName { letter, encoded: true }),
+        14 if is(0..10, "%5C%5C.%5C") && is(11..14, "%3A") => {
+            letter(b[10]).map(|letter| DriveName { letter, encoded: true })
+        }
+        _ => None,
+    }
+}
+
+/// Top-level folders of a Windows system drive: a folder holding one of these is taken for a drive root.
+pub(crate) const DRIVE_ROOT_MARKERS: &[&str] =
+    &["Windows", "Program Files", "Program Files (x86)", "ProgramData", "inetpub", "Users", "ExchangeSetupLogs"];
 
 fn is_marker(name: &str) -> bool {
     DRIVE_ROOT_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(name))
@@ -121,6 +150,25 @@ pub(crate) fn find_drives(tree: &mut dyn DirTree, own_name: Option<&str>, forced
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn drive_names() {
+        assert_eq!(drive_name("C"), Some(DriveName { letter: 'C', encoded: false }));
+        assert_eq!(drive_name("d:"), Some(DriveName { letter: 'D', encoded: false }));
+        assert_eq!(drive_name("C%3A"), Some(DriveName { letter: 'C', encoded: true }));
+        assert_eq!(drive_name("%5C%5C.%5CE%3a"), Some(DriveName { letter: 'E', encoded: true }));
+        assert_eq!(drive_name("%5C%5C%3F%5CGLOBALROOT%5CDevice%5CHarddiskVolumeShadowCopy1"), None);
+        assert_eq!(drive_name("CC"), None);
+        assert_eq!(drive_name("1"), None);
+    }
+
+    #[test]
+    fn a_drive_name_check_does_not_split_a_character() {
+        // Regression: a four-byte name starting with a two-byte character was sliced at byte 1, which panicked.
+        assert_eq!(drive_name("éab"), None);
+        assert_eq!(drive_name("%5C%5C.%5Cé%3"), None);
+        assert_eq!(drive_name("%5C%5C.%5é%3A"), None);
+    }
 
     struct Fake(BTreeMap<String, Vec<String>>);
 

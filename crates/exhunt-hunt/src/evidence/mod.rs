@@ -8,7 +8,8 @@
 //! | a `.zip` of such a folder | the same, read in place: entries are streamed, never extracted | the same, as an entry name |
 //! | a live root or a mounted image | the drive itself: `Windows`, `Program Files`, `inetpub`… (letter `C`, or `--drive D`) | `inetpub/logs/LogFiles/W3SVC1/u_ex210303.log` |
 //!
-//! Every file gets a normalised Windows path (`C:\inetpub\logs\LogFiles\W3SVC1\u_ex210303.log`, see [`winpath`])
+//! Every file gets a normalised Windows path (`C:\inetpub\logs\LogFiles\W3SVC1\u_ex210303.log`, see
+//! [`exhunt_model::winpath::normalize`])
 //! under which rules and discovery look it up, and a display path: where it is relative to the PATH given, with `/`
 //! separators, as findings show it. Velociraptor's percent-encoded names (`C%3A`, `%2E`) are decoded in the Windows
 //! path and kept as written in the display path, so that the user can find the file.
@@ -18,7 +19,6 @@
 
 mod folder;
 mod layout;
-pub mod winpath;
 mod zip;
 
 pub use folder::FolderSource;
@@ -26,6 +26,7 @@ pub use layout::{DriveRoot, LayoutKind};
 pub use zip::{MAX_ZIP_ENTRIES, MAX_ZIP_RATIO, MAX_ZIP_TOTAL_UNCOMPRESSED, ZIP_RATIO_FLOOR, ZipLimits, ZipSource};
 
 use crate::error::HuntError;
+use exhunt_model::winpath;
 use exhunt_model::{ErrorRecord, Evidence, Locator, Timestamp};
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -22,10 +22,10 @@ use super::layout::{DirTree, DriveRoot, LayoutKind, MAX_SEARCH_DEPTH, find_drive
 
 /// How many entries of a zip without a drive layout are looked into for loose evidence.
 const LOOSE_MAX_ENTRIES: usize = 10_000;
-use super::winpath::{self, percent_decode};
 use super::{EvidenceFile, EvidenceSource, Handle, OpenOptions, WalkItem};
 use crate::error::HuntError;
 use exhunt_model::ErrorRecord;
+use exhunt_model::winpath::{self, percent_decode};
 use flate2::read::DeflateDecoder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
@@ -301,7 +301,7 @@ impl ZipSource {
             let root = &infos[ri];
             let below: Vec<String> = comps[root_comps[ri].len()..]
                 .iter()
-                .map(|c| if root.encoded { percent_decode(c) } else { c.clone() })
+                .map(|c| if root.encoded { percent_decode(c).into_owned() } else { c.clone() })
                 .collect();
             let below_ref: Vec<&str> = below.iter().map(String::as_str).collect();
             entry.windows_path = format!("{}:\\{}", root.letter, below.join("\\"));

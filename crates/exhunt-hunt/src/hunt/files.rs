@@ -5,7 +5,8 @@
 use super::findings::{custom, from_rule, put};
 use super::{Engines, HuntOptions, Progress};
 use crate::discover::Layout;
-use crate::evidence::{EvidenceFile, EvidenceSource, winpath};
+use crate::evidence::{EvidenceFile, EvidenceSource};
+use exhunt_model::winpath;
 use exhunt_model::{Build, ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};

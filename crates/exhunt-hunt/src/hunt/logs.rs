@@ -79,7 +79,7 @@ impl IocPrefilter {
         let mut has_networks = false;
         for hit in iocs.entries() {
             match &hit.entry.detail {
-                IocDetail::Ip(net) if net.is_host() => lits.push(net.addr().to_string()),
+                IocDetail::Ip(net) if net.is_host() => lits.push(net.first().to_string()),
                 IocDetail::Ip(_) => has_networks = true,
                 IocDetail::UserAgent { .. } => {
                     let v = hit.entry.value.as_str();

@@ -25,8 +25,9 @@ pub mod time;
 pub mod w3c;
 
 use crate::error::HuntError;
-use crate::evidence::{EvidenceFile, EvidenceSource, winpath};
+use crate::evidence::{EvidenceFile, EvidenceSource};
 use exhunt_detect::Fields;
+use exhunt_model::winpath;
 use exhunt_model::{Build, ErrorRecord, Evidence, Locator, Timestamp};
 use rayon::prelude::*;
 use std::collections::HashMap;

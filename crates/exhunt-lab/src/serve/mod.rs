@@ -19,7 +19,8 @@
 //!   is dropped at once. A closed host is reset right after the handshake (its truth says `reset`). Needs
 //!   `CAP_NET_RAW`; the default above [`PER_ADDRESS_MAX`] hosts.
 //!
-//! Nothing here binds anything but loopback: [`ServeOptions::validate`] refuses ranges outside `127.0.0.0/8`.
+//! Nothing here binds anything but loopback: ranges are [`IpNet`]s, and [`parse_range`] and
+//! [`ServeOptions::validate`] refuse any outside `127.0.0.0/8`.
 //!
 //! Certificates: one ECDSA P-256 key for the whole lab (generating keys is the slow part), and per connection a
 //! self-signed certificate naming the host, made with rcgen.
@@ -32,10 +33,11 @@ mod pages;
 pub use host::{AdNames, Expect, HOSTILES, Host, Hostile, Kind, Shell, Soft404, Truth};
 
 use exhunt_kb::Kb;
+use exhunt_model::net::IpNet;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::sign::CertifiedKey;
 use std::io::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -73,51 +75,39 @@ pub enum Bind {
     Loopback,
 }
 
-/// An IPv4 range `[first, last]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    pub first: u32,
-    pub last: u32,
+/// The only addresses the lab listens on.
+const LOOPBACK: &str = "127.0.0.0/8";
+
+fn loopback() -> IpNet {
+    IpNet::parse(LOOPBACK).expect("invariant: a valid constant")
 }
 
-impl Range {
-    /// `127.1.0.0/16`, `127.0.0.5`.
-    pub fn parse(s: &str) -> Result<Range, ServeError> {
-        let bad = || ServeError::BadRange(s.to_string());
-        let (ip, len) = match s.trim().split_once('/') {
-            Some((ip, len)) => (ip, len.parse::<u32>().map_err(|_| bad())?),
-            None => (s.trim(), 32),
-        };
-        let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
-        if len > 32 {
-            return Err(bad());
-        }
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-        let first = u32::from(ip) & mask;
-        let r = Range { first, last: first | !mask };
-        if r.first >> 24 != 127 || r.last >> 24 != 127 {
-            return Err(ServeError::NotLoopback(s.to_string()));
-        }
-        Ok(r)
+/// Parses a range of `--hosts`: `127.1.0.0/16`, `127.0.0.5` (host bits under the prefix are ignored). It must be
+/// IPv4 and inside `127.0.0.0/8`.
+pub fn parse_range(s: &str) -> Result<IpNet, ServeError> {
+    let net = IpNet::parse_truncating(s.trim()).map_err(|_| ServeError::BadRange(s.to_string()))?;
+    if !net.is_ipv4() {
+        return Err(ServeError::BadRange(s.to_string()));
     }
-    pub fn len(&self) -> u64 {
-        u64::from(self.last - self.first) + 1
+    if !loopback().contains_net(&net) {
+        return Err(ServeError::NotLoopback(s.to_string()));
     }
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-    pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + use<> {
-        (self.first..=self.last).map(Ipv4Addr::from)
-    }
-    fn contains(&self, a: Ipv4Addr) -> bool {
-        (self.first..=self.last).contains(&u32::from(a))
-    }
+    Ok(net)
+}
+
+/// The addresses of a range that [`ServeOptions::validate`] accepted (IPv4 only).
+fn addrs_v4(net: &IpNet) -> impl Iterator<Item = Ipv4Addr> + use<> {
+    net.addrs().filter_map(|a| match a {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    })
 }
 
 /// What to serve.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    pub ranges: Vec<Range>,
+    /// IPv4 ranges inside `127.0.0.0/8` ([`parse_range`]; checked again by [`ServeOptions::validate`]).
+    pub ranges: Vec<IpNet>,
     /// 0 picks a free port (the same one on every address).
     pub port: u16,
     pub seed: u64,
@@ -133,13 +123,13 @@ impl ServeOptions {
         match self.bind {
             Bind::Loopback => true,
             Bind::PerAddress => false,
-            Bind::Auto => self.ranges.iter().map(Range::len).sum::<u64>() > PER_ADDRESS_MAX as u64,
+            Bind::Auto => self.ranges.iter().map(|r| r.size() as u64).sum::<u64>() > PER_ADDRESS_MAX as u64,
         }
     }
 
     /// Every address of the lab, in the order of its ranges.
     pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
-        self.ranges.iter().flat_map(Range::addrs)
+        self.ranges.iter().flat_map(addrs_v4)
     }
 
     /// The ground truth of one address of this lab, without starting it: what [`LabServer::truth_of`] says once it
@@ -148,15 +138,19 @@ impl ServeOptions {
         Host::at(self.seed, self.epoch, addr, kb).truth(self.port, &kb.catalog, self.loopback_socket())
     }
 
+    /// The number of hosts, once every range is IPv4 loopback and they hold at most 2^24 hosts.
     pub fn validate(&self) -> Result<u64, ServeError> {
-        let n: u64 = self.ranges.iter().map(Range::len).sum();
+        for r in &self.ranges {
+            if !r.is_ipv4() {
+                return Err(ServeError::BadRange(r.to_string()));
+            }
+            if !loopback().contains_net(r) {
+                return Err(ServeError::NotLoopback(r.to_string()));
+            }
+        }
+        let n: u64 = self.ranges.iter().map(|r| r.size() as u64).sum();
         if n > 1 << 24 {
             return Err(ServeError::TooMany(n));
-        }
-        for r in &self.ranges {
-            if r.first >> 24 != 127 || r.last >> 24 != 127 {
-                return Err(ServeError::NotLoopback(format!("{}", Ipv4Addr::from(r.first))));
-            }
         }
         Ok(n)
     }
@@ -203,12 +197,12 @@ impl Shared {
     /// Every TLS host's certificate, made on all cores (a real server has its certificate before the first
     /// client; making one per connection was a second signature per handshake). Labs over
     /// [`PRECOMPUTE_MAX`] hosts make them per connection instead (about 700 bytes each).
-    fn precompute(&mut self, ranges: &[Range]) -> Result<(), ServeError> {
-        let n: u64 = ranges.iter().map(Range::len).sum();
+    fn precompute(&mut self, ranges: &[IpNet]) -> Result<(), ServeError> {
+        let n: u64 = ranges.iter().map(|r| r.size() as u64).sum();
         if n > PRECOMPUTE_MAX {
             return Ok(());
         }
-        let addrs: Vec<Ipv4Addr> = ranges.iter().flat_map(Range::addrs).collect();
+        let addrs: Vec<Ipv4Addr> = ranges.iter().flat_map(addrs_v4).collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let per = addrs.len().div_ceil(threads).max(1);
         let this = &*self;
@@ -292,7 +286,7 @@ pub struct LabServer {
     pub port: u16,
     /// True when listening on the loopback interface with one socket (closed hosts reset instead of refusing).
     pub loopback_socket: bool,
-    ranges: Vec<Range>,
+    ranges: Vec<IpNet>,
     shared: Arc<Shared>,
     tasks: JoinSet<()>,
 }
@@ -305,7 +299,7 @@ impl LabServer {
 
     /// Every address the lab answers for (closed ones included), in address order.
     pub fn addrs(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
-        self.ranges.iter().flat_map(Range::addrs)
+        self.ranges.iter().flat_map(addrs_v4)
     }
 
     /// The ground truth of one address.
@@ -390,7 +384,7 @@ pub async fn start(opts: ServeOptions, kb: Kb) -> Result<LabServer, ServeError> 
     } else {
         let mut port = opts.port;
         for range in &opts.ranges {
-            for a in range.addrs() {
+            for a in addrs_v4(range) {
                 if Host::at(opts.seed, opts.epoch, a, &shared.kb).kind == Kind::Closed {
                     continue;
                 }
@@ -427,7 +421,7 @@ fn loopback_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(s.into())
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<Vec<Range>>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<Vec<IpNet>>) {
     let mut conns = JoinSet::new();
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -444,7 +438,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, ranges: Option<
             continue;
         }
         if let Some(ranges) = &ranges
-            && !ranges.iter().any(|r| r.contains(*local.ip()))
+            && !ranges.iter().any(|r| r.contains(IpAddr::V4(*local.ip())))
         {
             continue;
         }
@@ -475,4 +469,38 @@ fn gzip_bomb() -> &'static [u8] {
         }
         enc.finish().unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_ipv4_loopback_networks() {
+        let r = parse_range(" 127.1.0.7/16 ").expect("host bits are ignored");
+        assert_eq!(r.to_string(), "127.1.0.0/16");
+        assert_eq!(addrs_v4(&r).next(), Some(Ipv4Addr::new(127, 1, 0, 0)));
+        assert_eq!(parse_range("127.0.0.5").expect("one host").size(), 1);
+        let msg = |s: &str| parse_range(s).expect_err(s).to_string();
+        assert_eq!(msg("10.0.0.0/24"), "`10.0.0.0/24` is not loopback: the lab only listens on 127.0.0.0/8");
+        assert_eq!(msg("127.0.0.0/7"), "`127.0.0.0/7` is not loopback: the lab only listens on 127.0.0.0/8");
+        assert_eq!(msg("::1"), "`::1` is not an IPv4 address or CIDR range (e.g. 127.1.0.0/16)");
+        assert_eq!(msg("127.0.0.0/33"), "`127.0.0.0/33` is not an IPv4 address or CIDR range (e.g. 127.1.0.0/16)");
+        assert_eq!(msg("lab"), "`lab` is not an IPv4 address or CIDR range (e.g. 127.1.0.0/16)");
+    }
+
+    #[test]
+    fn validate_checks_ranges_built_by_hand() {
+        let opts = |r: &str| ServeOptions {
+            ranges: vec![IpNet::parse(r).expect("net")],
+            port: 0,
+            seed: 1,
+            epoch: 0,
+            bind: Bind::PerAddress,
+        };
+        assert_eq!(opts("127.2.0.0/24").validate().expect("loopback"), 256);
+        assert!(matches!(opts("192.0.2.0/24").validate(), Err(ServeError::NotLoopback(_))));
+        assert!(matches!(opts("::1").validate(), Err(ServeError::BadRange(_))));
+        assert!(matches!(opts("127.0.0.0/8").validate(), Ok(n) if n == 1 << 24));
+    }
 }

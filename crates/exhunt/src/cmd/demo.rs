@@ -58,9 +58,9 @@ const DEMO_SCAN_RANGE: &str = "127.203.0.0/24";
 /// scanned with web-shell probing (only the requests of `docs/scanning.md`, only to the lab); observations,
 /// `metadata.json` and the lab's truth in `dir`, and how many addresses differ from the truth.
 fn demo_scan(dir: &Path, seed: u64, epoch: u32, port: u16) -> anyhow::Result<(std::path::PathBuf, u16)> {
-    use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
+    use exhunt_lab::serve::{Bind, ServeOptions, parse_range, start};
     std::fs::create_dir_all(dir)?;
-    let range = Range::parse(DEMO_SCAN_RANGE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let range = parse_range(DEMO_SCAN_RANGE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let opts = ServeOptions { ranges: vec![range], port, seed, epoch, bind: Bind::PerAddress };
     let lab = rt.block_on(start(opts, Kb::builtin())).map_err(|e| anyhow::anyhow!("the scan lab: {e}"))?;
@@ -153,10 +153,10 @@ mod tests {
     /// refused (what its truth says) is the one that agrees. Loopback only: the lab is started here.
     #[test]
     fn the_demo_counts_addresses_that_differ_from_the_truth() {
-        use exhunt_lab::serve::{Bind, Range, ServeOptions, start};
+        use exhunt_lab::serve::{Bind, ServeOptions, parse_range, start};
         use exhunt_model::{Observation, ScanStatus};
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-        let range = Range::parse("127.204.7.0/28").expect("range");
+        let range = parse_range("127.204.7.0/28").expect("range");
         let opts = ServeOptions { ranges: vec![range], port: 0, seed: 3, epoch: 0, bind: Bind::PerAddress };
         let lab = rt.block_on(start(opts, Kb::builtin())).expect("lab");
         let dir = tempfile::tempdir().expect("tmp");

@@ -159,13 +159,9 @@ pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
 
 /// The lab that `--hosts`, `--port`, `--seed` and `--bind` describe.
 pub fn lab_world(w: &LabWorldArgs) -> anyhow::Result<exhunt_lab::serve::ServeOptions> {
-    use exhunt_lab::serve::{Bind, Range, ServeOptions};
-    let ranges = w
-        .hosts
-        .iter()
-        .map(|h| Range::parse(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| UsageError(e.to_string()))?;
+    use exhunt_lab::serve::{Bind, ServeOptions, parse_range};
+    let ranges =
+        w.hosts.iter().map(|h| parse_range(h)).collect::<Result<Vec<_>, _>>().map_err(|e| UsageError(e.to_string()))?;
     let bind = match w.bind.as_str() {
         "per-address" => Bind::PerAddress,
         "loopback" => Bind::Loopback,

@@ -3,20 +3,48 @@
 //! None of them aborts a hunt. Each becomes an `error` record ([`HuntError::to_record`]) with a stable code, the run
 //! goes on with the next item, and the exit code says errors happened.
 //!
-//! | code | what |
-//! |---|---|
-//! | `H001` | a file or folder of the evidence cannot be read (permissions, I/O error, vanished) |
-//! | `H002` | the PATH is not a folder, a `.zip` or a drive root, or it holds no drive folder and no loose evidence (event logs, exports or logs recognised by content) |
-//! | `H003` | a `.zip` cannot be opened (not a zip, damaged central directory) |
-//! | `H004` | a `.zip` is refused as a zip bomb (entry count, total size, ratio or overlapping entries) |
-//! | `H005` | a zip entry is refused: its name escapes the archive (`../x`, `/x`, `C:\x`) |
-//! | `H006` | a zip entry cannot be read: encrypted, an unsupported compression method, or bad data |
-//! | `H007` | `applicationHost.config` cannot be parsed |
-//! | `H008` | a registry hive cannot be read (a warning: discovery falls back to the usual paths) |
-//! | `H009` | a log file cannot be read to its end (I/O or decompression error, archive inside a log folder) |
+//! The codes of the hunt's `error` records, these and the ones the later phases write, are [`CODES`]; the table in
+//! `docs/output.md` is kept equal to it by a test, and a code never changes meaning once shipped.
 
 use exhunt_model::{ErrorRecord, Locator};
 use std::io;
+
+/// Every code of the hunt's `error` records, with what it means (the table of `docs/output.md`).
+pub const CODES: &[(&str, &str)] = &[
+    ("H001", "a file or folder of the evidence cannot be read (permissions, I/O error, vanished)"),
+    (
+        "H002",
+        "the PATH is not a folder, a `.zip` or a drive root, or it holds no drive folder and no loose evidence (event \
+         logs, exports or logs recognised by content)",
+    ),
+    ("H003", "a `.zip` cannot be opened (not a zip, damaged central directory)"),
+    ("H004", "a `.zip` is refused as a zip bomb (entry count, total size, ratio or overlapping entries)"),
+    ("H005", "a zip entry is refused: its name escapes the archive (`../x`, `/x`, `C:\\x`)"),
+    ("H006", "a zip entry cannot be read: encrypted, an unsupported compression method, or bad data"),
+    (
+        "H007",
+        "`applicationHost.config` cannot be parsed, or a path in it uses a `%VARIABLE%` that cannot be resolved offline",
+    ),
+    ("H008", "a registry hive cannot be read (a warning: discovery falls back to the usual paths)"),
+    (
+        "H009",
+        "a log file or event log cannot be read to its end (I/O or decompression error, archive inside a log folder, \
+         damaged records)",
+    ),
+    ("H020", "a file's content scan (YARA) failed"),
+    ("H021", "a file of the sweep cannot be read"),
+    ("H030", "a `--baseline` file or one of its lines cannot be read"),
+    (
+        "H040",
+        "the requests to a web shell may be incomplete: a cap on the web-log requests kept for the correlation (per \
+         URL or per host) dropped requests it may have had",
+    ),
+    (
+        "H041",
+        "a web shell sits at one of Exchange's own endpoints or static resources, whose requests the log pass does not \
+         keep: its requests are not in the findings",
+    ),
+];
 
 /// Something that stopped one item of the evidence. The caller records it and goes on with the next item.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +89,7 @@ impl HuntError {
         HuntError::Io { path: path.into(), source }
     }
 
-    /// The stable code of the error (see the module documentation).
+    /// The stable code of the error (see [`CODES`]).
     pub fn code(&self) -> &'static str {
         match self {
             HuntError::Io { .. } => "H001",
@@ -116,6 +144,49 @@ impl From<&HuntError> for ErrorRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// `docs/output.md` lists the codes of `CODES`, and every code the hunt's sources write is in it.
+    #[test]
+    fn the_documented_codes_are_the_codes() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("../../docs/output.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/output.md");
+        let (start, end) = ("<!-- hunt-codes:start -->\n", "<!-- hunt-codes:end -->");
+        let a = doc.find(start).expect("start marker") + start.len();
+        let b = doc.find(end).expect("end marker");
+        let mut table = String::from("| code | meaning |\n|---|---|\n");
+        for (code, meaning) in CODES {
+            table.push_str(&format!("| {code} | {} |\n", meaning.replace('|', "\\|")));
+        }
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, format!("{}{}{}", &doc[..a], table, &doc[b..])).expect("write");
+        } else {
+            assert_eq!(&doc[a..b], table, "docs/output.md's hunt code table is stale: rerun with UPDATE_GOLDEN=1");
+        }
+
+        let mut written = std::collections::BTreeSet::new();
+        let mut dirs = vec![root.join("src")];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).expect("src folder") {
+                let p = entry.expect("entry").path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&p).expect("source");
+                    for (i, _) in text.match_indices("\"H0") {
+                        let code = &text[i + 1..(i + 5).min(text.len())];
+                        if code.len() == 4 && code[1..].bytes().all(|b| b.is_ascii_digit()) {
+                            written.insert(code.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let listed: std::collections::BTreeSet<String> = CODES.iter().map(|(c, _)| c.to_string()).collect();
+        let missing: Vec<&String> = written.difference(&listed).collect();
+        assert!(missing.is_empty(), "codes written by the hunt but not in `CODES`: {missing:?}");
+    }
 
     #[test]
     fn records_carry_code_path_and_locator() {

@@ -27,7 +27,7 @@ mod timeline;
 pub use html::{escape_html, render_html};
 pub use jsonl::{Envelope, JsonlWriter, from_line, to_line};
 pub use table::{Table, findings_table, verdict_table};
-pub use text::{escape_terminal, truncate_chars};
+pub use text::{error_line, escape_terminal, truncate_chars, write_activity_groups, write_host_report};
 pub use timeline::{TIMELINE_COLUMNS, csv_safe, write_timeline};
 
 use std::str::FromStr;

@@ -1,17 +1,18 @@
 //! Following each hit: exploit request → written path → is the file there, what is it → requests to it → client
 //! IPs, user agents, first and last use.
+//!
+//! The requests come from what the log pass kept ([`KeptRequests`], see `requests.rs` for which and why): the web
+//! logs are not read again, and [`requests_to_shells`] gives the same answer from the same kept requests.
 
+use super::Engines;
 use super::findings::{custom, put};
-use super::logs::{field_names, parse_ip};
-use super::{Engines, HuntOptions};
+use super::logs::parse_ip;
+use super::requests::{KeptRequests, Request, unkept_could_match};
 use crate::discover::Layout;
 use crate::evidence::EvidenceSource;
-use crate::readers::{self, LogFile, LogKind, Record, RecordSink};
 use crate::verdict::{check_of, checks};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
-use exhunt_detect::Fields;
 use exhunt_model::winpath;
-use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Severity, Timestamp};
+use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Locator, Severity, Timestamp};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -23,7 +24,7 @@ pub(crate) struct CorrOutput {
 
 /// A file an exploit wrote, or a web shell found on disk, and the URL it is served at.
 #[derive(Clone, Debug)]
-struct Shell {
+pub(crate) struct Shell {
     windows_path: String,
     /// Lower-cased URL path (`/aspnet_client/shell.aspx`), when a site serves the folder.
     url: Option<String>,
@@ -106,66 +107,14 @@ fn url_of(layout: &Layout, windows_path: &str) -> Option<String> {
     None
 }
 
-struct UseHit {
-    shell: usize,
-    line: u64,
-    time: Option<Timestamp>,
-    evidence: Evidence,
-    ip: String,
-    ua: String,
-    status: String,
-    method: String,
-}
-
-struct ShellSink<'a> {
-    ac: &'a AhoCorasick,
-    shells: &'a [Shell],
-    kind: LogKind,
-    hits: Vec<UseHit>,
-}
-
-impl RecordSink for ShellSink<'_> {
-    fn want(&mut self, _kind: LogKind, raw: &[u8]) -> bool {
-        self.ac.is_match(raw)
-    }
-
-    fn record(&mut self, r: &Record<'_>) {
-        let Some(n) = field_names(self.kind) else { return };
-        let url = r.get(n.url).unwrap_or("").to_lowercase();
-        if url.is_empty() {
-            return;
-        }
-        for (i, s) in self.shells.iter().enumerate() {
-            let hit = match &s.url {
-                Some(u) => url == *u,
-                None => url.rsplit('/').next() == Some(s.name.as_str()),
-            };
-            if hit {
-                self.hits.push(UseHit {
-                    shell: i,
-                    line: r.line,
-                    time: r.time,
-                    evidence: r.evidence(),
-                    ip: r.get(n.ip).unwrap_or("").to_string(),
-                    ua: r.get(n.ua).unwrap_or("").to_string(),
-                    status: r.get(n.status).unwrap_or("").to_string(),
-                    method: r.get(n.method).unwrap_or("").to_string(),
-                });
-            }
-        }
-    }
-}
-
 pub(crate) fn correlate(
     source: &dyn EvidenceSource,
     layout: &Layout,
     engines: &Engines<'_>,
-    opts: &HuntOptions,
     findings: &[Finding],
-    web_logs: &[LogFile],
+    kept: &KeptRequests,
 ) -> CorrOutput {
     let mut out = Vec::new();
-    let errors = Vec::new();
     let mut shells: Vec<Shell> = Vec::new();
     let on_disk: BTreeSet<String> = findings
         .iter()
@@ -228,28 +177,81 @@ pub(crate) fn correlate(
         let name = winpath::file_name(p).to_lowercase();
         shells.push(Shell { url: url_of(layout, p), windows_path: p.to_string(), name, origin: f.id.clone() });
     }
-    if shells.is_empty() || web_logs.is_empty() {
-        return CorrOutput { findings: out, errors };
-    }
+    let (uses, errors) = requests_to_shells(engines, &shells, kept);
+    out.extend(uses);
+    CorrOutput { findings: out, errors }
+}
 
-    // Requests to them: one more pass over the web logs, behind a prefilter on the file names.
-    let names: Vec<&str> = shells.iter().map(|s| s.name.as_str()).collect();
-    let ac = AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build(&names)
-        .expect("invariant: an automaton over a few file names builds");
-    let scans = readers::scan(source, web_logs.to_vec(), &opts.read, |f| ShellSink {
-        ac: &ac,
-        shells: &shells,
-        kind: f.kind,
-        hits: Vec::new(),
-    });
-    let mut by_shell: BTreeMap<(usize, String, bool), Vec<UseHit>> = BTreeMap::new();
-    for s in scans {
-        for h in s.sink.hits {
-            let ok = h.status.starts_with('2');
-            by_shell.entry((h.shell, h.ip.clone(), ok)).or_default().push(h);
+/// The requests to each shell among those the log pass kept: one finding per (shell, client IP, success), and an
+/// `error` record for each shell whose requests may be incomplete (`H040`: a cap dropped requests it may have had;
+/// `H041`: it sits where requests are not kept). A pure function of its inputs: the same kept requests give the
+/// same findings.
+pub(crate) fn requests_to_shells(
+    engines: &Engines<'_>,
+    shells: &[Shell],
+    kept: &KeptRequests,
+) -> (Vec<Finding>, Vec<ErrorRecord>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    if shells.is_empty() {
+        return (out, errors);
+    }
+    // Requests in the order the files were read; the sort below is stable, so ties keep that order.
+    let mut by_shell: BTreeMap<(usize, String, bool), Vec<&Request>> = BTreeMap::new();
+    for h in &kept.requests {
+        for (i, s) in shells.iter().enumerate() {
+            let hit = match &s.url {
+                Some(u) => h.url == *u,
+                None => h.name() == s.name,
+            };
+            if hit {
+                by_shell.entry((i, h.ip.clone(), h.ok())).or_default().push(h);
+            }
         }
+    }
+    for s in shells {
+        let dropped = kept.dropped_url.iter().filter(|(url, _)| match &s.url {
+            Some(u) => *url == u,
+            None => url.rsplit('/').next() == Some(s.name.as_str()),
+        });
+        for (url, d) in dropped {
+            errors.push(ErrorRecord {
+                code: Some("H040".into()),
+                message: format!(
+                    "the requests to web shell `{}` may be incomplete: only the first {} requests to `{url}` were \
+                     kept for the correlation, {} more were not; count them in the web logs (`{}` and later)",
+                    s.windows_path, kept.limits.per_url, d.count, d.path
+                ),
+                path: Some(d.path.clone()),
+                locator: Some(Locator::Line(d.line)),
+            });
+        }
+        if kept.files > 0 && unkept_could_match(s.url.as_deref(), &s.name) {
+            errors.push(ErrorRecord {
+                code: Some("H041".into()),
+                message: format!(
+                    "web shell `{}` is at a URL the log pass does not keep (one of Exchange's own endpoints or \
+                     static resources): its requests are not in the findings; look for `{}` in the IIS logs",
+                    s.windows_path,
+                    s.url.as_deref().unwrap_or(&s.name)
+                ),
+                path: Some(s.windows_path.clone()),
+                locator: None,
+            });
+        }
+    }
+    if let Some(d) = &kept.dropped_host {
+        errors.push(ErrorRecord {
+            code: Some("H040".into()),
+            message: format!(
+                "the requests to the web shells may be incomplete: {} requests were kept for the correlation on \
+                 this host, the most it keeps, and {} more were not; search the web logs for the shells' names \
+                 (`{}` and later)",
+                kept.limits.per_host, d.count, d.path
+            ),
+            path: Some(d.path.clone()),
+            locator: Some(Locator::Line(d.line)),
+        });
     }
     for ((i, ip, ok), mut hs) in by_shell {
         hs.sort_by_key(|h| (h.time, h.line));
@@ -313,12 +315,153 @@ pub(crate) fn correlate(
             d,
         ));
     }
-    CorrOutput { findings: out, errors }
+    (out, errors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hunt::requests::{FileRequests, Limits};
+    use crate::readers::{LogKind, ReadOptions, Record, read_log};
+    use std::sync::atomic::AtomicUsize;
+
+    const HEAD: &str = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n\
+        #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) \
+        cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
+
+    fn line(t: &str, method: &str, url: &str, ip: &str, referer: &str, status: u16) -> String {
+        format!("2021-03-03 {t} 10.0.0.1 {method} {url} - 443 - {ip} curl/7.68.0 {referer} {status} 0 0 12\n")
+    }
+
+    /// Reads IIS logs given as (display path, text) the way the log pass does, and joins what it kept.
+    fn kept(files: &[(&str, String)], limits: Limits) -> KeptRequests {
+        let held = AtomicUsize::new(0);
+        let mut out = Vec::new();
+        for (path, text) in files {
+            let mut f = FileRequests::new(LogKind::Iis, limits, &held).expect("a web log");
+            read_log(LogKind::Iis, path, text.as_bytes(), &ReadOptions::default(), &mut |r: &Record<'_>| f.see(r));
+            out.push(f);
+        }
+        KeptRequests::join(out, limits)
+    }
+
+    fn shell(windows_path: &str, url: Option<&str>) -> Shell {
+        Shell {
+            windows_path: windows_path.into(),
+            url: url.map(str::to_string),
+            name: winpath::file_name(windows_path).to_lowercase(),
+            origin: "f".into(),
+        }
+    }
+
+    /// Every (shell, file, line) that the findings' evidence points at, in order.
+    fn uses(findings: &[Finding]) -> Vec<(String, String, u64)> {
+        let mut v = Vec::new();
+        for f in findings {
+            let p = f.details["windows_path"].as_str().unwrap_or_default().to_string();
+            assert_eq!(f.details["count"], serde_json::json!(f.evidence.len()), "{}", f.title);
+            for e in &f.evidence {
+                let Some(Locator::Line(n)) = e.locator else { panic!("a line locator") };
+                v.push((p.clone(), e.path.clone(), n));
+            }
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_request_to_a_shell_is_found_once() {
+        let kb = exhunt_kb::Kb::builtin();
+        let (engines, _) = Engines::new(&kb);
+        let a = format!(
+            "{HEAD}{}{}{}{}{}{}{}",
+            line("08:00:00", "GET", "/aspnet_client/discover.aspx", "203.0.113.5", "-", 200), // 4
+            line("08:00:01", "POST", "/aspnet_client/Discover.ASPX", "203.0.113.5", "-", 200), // 5
+            line("08:00:02", "GET", "/aspnet_client/discover.aspx", "198.51.100.7", "-", 404), // 6
+            line("08:00:03", "GET", "/owa/", "198.51.100.7", "/aspnet_client/discover.aspx", 200), // 7: only the referer
+            line("08:00:04", "GET", "/x/beacon", "203.0.113.5", "-", 200),                         // 8: no extension
+            line("08:00:05", "GET", "/aspnet_client/discover.aspx.bak", "203.0.113.5", "-", 200),  // 9: another file
+            line("08:00:06", "POST", "/mapi/emsmdb/", "203.0.113.5", "-", 200),                    // 10
+        );
+        // The same request logged again in a second file counts again, as it did when the logs were read twice.
+        let b = format!("{HEAD}{}", line("08:00:00", "GET", "/aspnet_client/discover.aspx", "203.0.113.5", "-", 200));
+        let kept = kept(&[("C/logs/a.log", a), ("C/logs/b.log", b)], Limits::default());
+        let shells = [
+            shell(r"C:\inetpub\wwwroot\aspnet_client\discover.aspx", Some("/aspnet_client/discover.aspx")),
+            shell(r"C:\ProgramData\beacon", None),
+        ];
+        let (findings, errors) = requests_to_shells(&engines, &shells, &kept);
+        assert!(errors.is_empty(), "{errors:?}");
+        let d = shells[0].windows_path.clone();
+        let p = shells[1].windows_path.clone();
+        let mut expect = vec![
+            (d.clone(), "C/logs/a.log".to_string(), 4),
+            (d.clone(), "C/logs/a.log".to_string(), 5),
+            (d.clone(), "C/logs/a.log".to_string(), 6),
+            (d, "C/logs/b.log".to_string(), 4),
+            (p, "C/logs/a.log".to_string(), 8),
+        ];
+        expect.sort();
+        assert_eq!(uses(&findings), expect);
+        let checks: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.details["client_ip"].as_str().unwrap_or(""), f.details["check"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(checks.len(), 3, "{checks:?}");
+        assert!(checks.contains(&("198.51.100.7", "webshell-probe")));
+        // Replayed from the same kept requests, the answer is the same.
+        assert_eq!(requests_to_shells(&engines, &shells, &kept).0, findings);
+    }
+
+    #[test]
+    fn a_cap_that_drops_requests_to_a_shell_is_an_error_record() {
+        let kb = exhunt_kb::Kb::builtin();
+        let (engines, _) = Engines::new(&kb);
+        let mut text = HEAD.to_string();
+        for i in 0..5 {
+            text.push_str(&line(&format!("08:00:0{i}"), "POST", "/aspnet_client/one.aspx", "203.0.113.5", "-", 200));
+        }
+        for i in 0..3 {
+            text.push_str(&line(&format!("09:00:0{i}"), "GET", "/wp-login.php", "192.0.2.1", "-", 404));
+        }
+        let shells = [shell(r"C:\inetpub\wwwroot\aspnet_client\one.aspx", Some("/aspnet_client/one.aspx"))];
+
+        let per_url = kept(&[("C/logs/a.log", text.clone())], Limits { per_url: 2, per_host: 100 });
+        let (findings, errors) = requests_to_shells(&engines, &shells, &per_url);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].details["count"], serde_json::json!(2));
+        // One record, for the shell's URL: the scanner's capped `/wp-login.php` concerns no shell.
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code.as_deref(), Some("H040"));
+        assert_eq!(errors[0].path.as_deref(), Some("C/logs/a.log"));
+        assert_eq!(errors[0].locator, Some(Locator::Line(6)), "the first request not kept");
+        assert!(errors[0].message.contains("3 more"), "{}", errors[0].message);
+
+        let per_host = kept(&[("C/logs/a.log", text)], Limits { per_url: 100, per_host: 4 });
+        let (findings, errors) = requests_to_shells(&engines, &shells, &per_host);
+        assert_eq!(findings[0].details["count"], serde_json::json!(4));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code.as_deref(), Some("H040"));
+        assert_eq!(errors[0].locator, Some(Locator::Line(8)));
+        assert!(errors[0].message.contains("4 more"), "{}", errors[0].message);
+
+        // Nothing dropped, no record.
+        let all = kept(&[("C/logs/a.log", HEAD.to_string())], Limits { per_url: 1, per_host: 1 });
+        assert!(requests_to_shells(&engines, &shells, &all).1.is_empty());
+    }
+
+    #[test]
+    fn a_shell_where_requests_are_not_kept_is_an_error_record() {
+        let kb = exhunt_kb::Kb::builtin();
+        let (engines, _) = Engines::new(&kb);
+        let kept = kept(&[("C/logs/a.log", HEAD.to_string())], Limits::default());
+        let shells = [shell(
+            r"C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\Current\x.js",
+            Some("/owa/auth/current/x.js"),
+        )];
+        let (_, errors) = requests_to_shells(&engines, &shells, &kept);
+        assert_eq!(errors.iter().map(|e| e.code.as_deref()).collect::<Vec<_>>(), vec![Some("H041")]);
+    }
 
     #[test]
     fn extracts_unc_and_drive_paths() {

@@ -1,7 +1,9 @@
 //! The log half of the hunt: every log file read once, in parallel, behind the rules' literal prefilter and an IOC
-//! prefilter; hits become findings grouped by (rule, file, client IP).
+//! prefilter; hits become findings grouped by (rule, file, client IP). The web logs' requests that could be to a web
+//! shell are kept on the way ([`KeptRequests`]) for the correlation, which never reads a log again.
 
 use super::findings::{custom, from_rule, from_sigma, put, sigma_id};
+use super::requests::{FileRequests, KeptRequests, Limits};
 use super::{Engines, HuntOptions, Progress};
 use crate::discover::Layout;
 use crate::evidence::EvidenceSource;
@@ -13,6 +15,7 @@ use exhunt_kb::ioc::{IocDetail, IocKind, normalize_user_agent};
 use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Severity, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::AtomicUsize;
 
 /// Evidence items kept per grouped finding; the count of all is in `details.count`.
 pub const MAX_EVIDENCE_PER_FINDING: usize = 1000;
@@ -142,6 +145,11 @@ struct Sink<'e> {
     sigma_web: bool,
     /// Each Sigma rule that matched, by `SIGMA-<id>`.
     sigma_info: HashMap<String, &'e SigmaRuleInfo>,
+    /// Web logs: the requests kept for the correlation (every record is handed over for them).
+    requests: Option<FileRequests<'e>>,
+    /// The current record is wanted by a rule, the IOC prefilter, Sigma or the server-name sampling, not only for
+    /// the kept requests.
+    for_rules: bool,
 }
 
 impl<'e> RecordSink for Sink<'e> {
@@ -150,10 +158,17 @@ impl<'e> RecordSink for Sink<'e> {
         self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.is_match(raw);
         // The first records of a file name the server; cheap to take them all (they are few per file).
         let want_server = self.server_samples > 0;
-        !self.candidates.is_empty() || self.ioc_candidate || want_server || self.sigma_web
+        self.for_rules = !self.candidates.is_empty() || self.ioc_candidate || want_server || self.sigma_web;
+        self.for_rules || self.requests.is_some()
     }
 
     fn record(&mut self, r: &Record<'_>) {
+        if let Some(kept) = &mut self.requests {
+            kept.see(r);
+        }
+        if !self.for_rules {
+            return;
+        }
         if self.server_samples > 0 {
             // Counted whether or not the field is there, so that a log without it stops being sampled.
             self.server_samples -= 1;
@@ -218,8 +233,8 @@ pub(crate) struct LogOutput {
     pub stats: Vec<FileStats>,
     pub errors: Vec<ErrorRecord>,
     pub host_name: Option<String>,
-    /// The IIS and HttpProxy log files, for the correlation pass.
-    pub iis_files: Vec<LogFile>,
+    /// The web logs' requests that could be to a web shell, for the correlation.
+    pub requests: KeptRequests,
 }
 
 pub(crate) fn hunt_logs(
@@ -232,8 +247,8 @@ pub(crate) fn hunt_logs(
     let (files, mut errors) = layout.log_files(source);
     let total: u64 = files.iter().map(|f| f.file.size).sum();
     let done = std::sync::atomic::AtomicU64::new(0);
-    let iis_files: Vec<LogFile> =
-        files.iter().filter(|f| matches!(f.kind, LogKind::Iis | LogKind::HttpProxy)).cloned().collect();
+    let limits = Limits::default();
+    let held = AtomicUsize::new(0);
     let sigma_web = engines.sigma.rules().iter().any(|r| r.logsource.contains("category:webserver"));
     let scans = readers::scan(source, files, &opts.read, |f| {
         let d = done.fetch_add(f.file.size, std::sync::atomic::Ordering::Relaxed) + f.file.size;
@@ -254,12 +269,16 @@ pub(crate) fn hunt_logs(
             kind: f.kind,
             sigma_web: sigma_web && matches!(f.kind, LogKind::Iis | LogKind::HttpProxy),
             sigma_info: HashMap::new(),
+            requests: FileRequests::new(f.kind, limits, &held),
+            for_rules: false,
         }
     });
     let mut findings = Vec::new();
     let mut stats = Vec::new();
     let mut servers: HashMap<String, u64> = HashMap::new();
-    for scan in scans {
+    let mut requests = Vec::new();
+    for mut scan in scans {
+        requests.extend(scan.sink.requests.take());
         if let Some(e) = &scan.stats.error {
             errors.push(e.clone());
         }
@@ -273,7 +292,8 @@ pub(crate) fn hunt_logs(
         // `EX01.contoso.local` → `EX01`: the short name is what admins call the server.
         k.split('.').next().unwrap_or(&k).to_string()
     });
-    LogOutput { findings, stats, errors, host_name, iis_files }
+    let requests = KeptRequests::join(requests, limits);
+    LogOutput { findings, stats, errors, host_name, requests }
 }
 
 /// Groups a file's hits into findings: one per (rule, client IP); IOC-only lines one per (IOC kind, client IP).

@@ -1,4 +1,5 @@
-//! The hunt of one host: discovery → logs → files → correlation → verdict, coverage and next steps.
+//! The hunt of one host: discovery → logs → files → correlation → verdict, coverage and next steps. Every log is
+//! read once: the correlation works from the web-log requests the log pass kept.
 //!
 //! [`Engines`] holds everything compiled once per run (log, path and file rules, the IOC prefilter) and is shared by
 //! every host. [`hunt_host`] reads one [`EvidenceSource`] and returns a [`HostResult`]: the findings, the host report
@@ -12,6 +13,7 @@ mod events;
 mod files;
 mod findings;
 mod logs;
+mod requests;
 mod story;
 
 pub use baseline::{Baseline, BaselineSet};
@@ -144,7 +146,7 @@ pub fn hunt_host(
     findings.extend(log_out.findings);
     findings.append(&mut file_out.findings);
     findings.extend(event_out.findings);
-    let corr = correlate::correlate(source, &layout, engines, opts, &findings, &log_out.iis_files);
+    let corr = correlate::correlate(source, &layout, engines, &findings, &log_out.requests);
     errors.extend(corr.errors.iter().cloned());
     findings.extend(corr.findings);
     grade_by_context(&mut findings);

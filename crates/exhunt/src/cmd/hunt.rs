@@ -3,8 +3,10 @@ use crate::exit::{Code, UsageError};
 use exhunt_hunt::evidence::{self, OpenOptions};
 use exhunt_hunt::groups::{HostTraces, activity_groups};
 use exhunt_hunt::hunt::{BaselineSet, Engines, HostResult, HuntOptions, Progress, hunt_host};
-use exhunt_model::{ActivityGroup, Finding, HostVerdict, Severity, Timestamp};
-use exhunt_report::{JsonlWriter, escape_terminal, findings_table, render_html, write_timeline};
+use exhunt_model::{Finding, HostVerdict, Severity, Timestamp};
+use exhunt_report::{
+    JsonlWriter, error_line, escape_terminal, render_html, write_activity_groups, write_host_report, write_timeline,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +132,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
                 jw.write(e)?;
             }
         } else {
-            print_host(&mut out, &result)?;
+            write_host_report(&mut out, &result.report, &result.findings, result.incident.as_ref())?;
         }
         if let Some(html) = &args.html {
             let file = if n_hosts > 1 { per_host(html, &result.report.host) } else { html.clone() };
@@ -164,7 +166,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<Code> {
                 jw.write(g)?;
             }
         } else {
-            print_groups(&mut out, &groups, hosts_done.len())?;
+            write_activity_groups(&mut out, &groups, hosts_done.len())?;
         }
     }
     if let Some(t) = &args.timeline {
@@ -196,12 +198,7 @@ fn emit_error(json: bool, out: &mut dyn Write, e: &exhunt_model::ErrorRecord) ->
         let mut w = JsonlWriter::new(out);
         w.write(e)?;
     } else {
-        eprintln!(
-            "exhunt: {}{}{}",
-            e.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(),
-            e.path.as_deref().map(|p| format!("{}: ", escape_terminal(p))).unwrap_or_default(),
-            escape_terminal(&e.message)
-        );
+        eprintln!("exhunt: {}", error_line(e));
     }
     Ok(())
 }
@@ -226,111 +223,4 @@ fn progress_bar(disabled: bool, path: &Path) -> indicatif::ProgressBar {
     }
     bar.set_prefix(escape_terminal(&path.display().to_string()));
     bar
-}
-
-fn print_host(out: &mut dyn Write, r: &HostResult) -> anyhow::Result<()> {
-    let rep = &r.report;
-    writeln!(out, "{}  {}", escape_terminal(&rep.host), rep.verdict.as_str().to_uppercase())?;
-    for p in &rep.evidence {
-        writeln!(out, "  evidence: {}", escape_terminal(p))?;
-    }
-    writeln!(out, "  {}", rep.verdict.headline())?;
-    writeln!(out, "  {}", escape_terminal(&rep.reason))?;
-    if !rep.builds.is_empty() {
-        let b: Vec<String> = rep
-            .builds
-            .iter()
-            .map(|b| {
-                let span = match (b.first_seen, b.last_seen) {
-                    (Some(a), Some(z)) => format!(" {a} .. {z}"),
-                    _ => String::new(),
-                };
-                format!("{}{span} ({})", b.build, b.source)
-            })
-            .collect();
-        writeln!(out, "  builds: {}", b.join("; "))?;
-    }
-    for x in &rep.exposure {
-        writeln!(out, "  {}", escape_terminal(&x.summary))?;
-    }
-    if let Some(v) = &rep.build_verdict {
-        let c: Vec<String> = v.chains.iter().map(|c| format!("{} {}", c.chain.name(), c.status)).collect();
-        writeln!(out, "  newest build {}: {}", v.input, c.join(", "))?;
-    }
-    let counts: Vec<String> =
-        Severity::ALL.iter().filter_map(|s| rep.counts.get(s).map(|n| format!("{n} {s}"))).collect();
-    writeln!(
-        out,
-        "  findings: {}; errors: {}",
-        if counts.is_empty() { "none".into() } else { counts.join(", ") },
-        rep.errors
-    )?;
-    writeln!(out)?;
-    let shown: Vec<Finding> = r.findings.iter().filter(|f| f.severity > Severity::Info).cloned().collect();
-    if !shown.is_empty() {
-        findings_table(&shown, out)?;
-        writeln!(out)?;
-    }
-    if let Some(inc) = &r.incident {
-        writeln!(out, "The attack, step by step{}:", if inc.used { " (the back door was used)" } else { "" })?;
-        for st in &inc.steps {
-            let when = st.time.map(|t| t.to_string()).unwrap_or_else(|| "time unknown".into());
-            writeln!(out, "  {when:<20}  {:<17} {}", st.stage.as_str(), escape_terminal(&st.summary))?;
-            writeln!(out, "  {:<20}  {:<17} seen in: {}", "", "", escape_terminal(&st.sources.join(", ")))?;
-        }
-        writeln!(out)?;
-    }
-    writeln!(out, "What to do now:")?;
-    for (i, s) in rep.next_steps.iter().enumerate() {
-        writeln!(out, "  {}. {}", i + 1, escape_terminal(s))?;
-    }
-    writeln!(out)?;
-    writeln!(out, "What was examined:")?;
-    for c in &rep.coverage {
-        let span = match (c.first, c.last) {
-            (Some(a), Some(z)) => format!(" {a} .. {z}"),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "  {:<14} {} files, {} records{span}{}",
-            c.source,
-            c.files,
-            c.records,
-            c.note.as_deref().map(|n| format!(": {}", escape_terminal(n))).unwrap_or_default()
-        )?;
-    }
-    writeln!(out)?;
-    Ok(())
-}
-
-fn print_groups(out: &mut dyn Write, groups: &[ActivityGroup], hosts: usize) -> anyhow::Result<()> {
-    writeln!(out, "Activity groups across the {hosts} hosts hunted:")?;
-    if groups.is_empty() {
-        writeln!(out, "  none: no two hosts share a web shell, a client address or a user agent")?;
-    }
-    for (i, g) in groups.iter().enumerate() {
-        let span = match (g.first, g.last) {
-            (Some(a), Some(z)) => format!(", active {a} .. {z}"),
-            _ => String::new(),
-        };
-        writeln!(out, "  group {} ({}){span}: {}", i + 1, g.id, escape_terminal(&g.hosts.join(", ")))?;
-        if !g.families.is_empty() {
-            writeln!(out, "    families: {}", escape_terminal(&g.families.join(", ")))?;
-        }
-        for l in g.links.iter().take(10) {
-            writeln!(
-                out,
-                "    {:<12} {}  ({})",
-                l.kind,
-                escape_terminal(&l.value),
-                escape_terminal(&l.hosts.join(", "))
-            )?;
-        }
-        if g.links.len() > 10 {
-            writeln!(out, "    … and {} more shared trace(s) (see --json)", g.links.len() - 10)?;
-        }
-    }
-    writeln!(out)?;
-    Ok(())
 }

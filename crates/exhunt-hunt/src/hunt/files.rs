@@ -163,7 +163,7 @@ fn check_file(
     let in_web_root = layout.web_roots.iter().any(|r| winpath::is_within(&f.windows_path, r));
     let in_exchange =
         install.filter(|i| winpath::is_within(&f.windows_path, i)).map(|i| f.windows_path[i.len()..].to_string());
-    let iocs = &engines.kb.iocs;
+    let iocs = &engines.ioc;
     let pc = PathChecks {
         path_rules: engines.path.matches(&f.windows_path).into_iter().map(str::to_string).collect(),
         ioc_paths: iocs

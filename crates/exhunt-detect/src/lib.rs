@@ -5,6 +5,8 @@
 //! * [`PathRules`]: globs and regexes over Windows paths and file names in `/` form
 //!   ([`exhunt_model::winpath::slashed`]).
 //! * [`FileRules`]: YARA source compiled with yara-x, scanned over bytes; hits carry the matching offsets.
+//! * [`IocIndex`]: the IOC packs indexed for lookups of paths, file names, hashes, addresses, user agents and
+//!   domains, with a literal prefilter for log lines.
 //! * [`scan`]: a scan observation's fingerprint, web shells, NTLM names and findings.
 //!
 //! [`check`] compiles every rule and returns what does not compile (the part of `exhunt kb check` that needs a
@@ -26,6 +28,7 @@ mod error;
 pub mod event;
 mod fields;
 mod file;
+pub mod ioc;
 mod locate;
 mod log;
 mod path;
@@ -37,6 +40,7 @@ pub use error::DetectError;
 pub use event::Event;
 pub use fields::Fields;
 pub use file::{FileHit, FileRules, FileScanner, PatternMatch, SCAN_TIMEOUT};
+pub use ioc::IocIndex;
 pub use log::{Candidates, LogRules};
 pub use path::PathRules;
 pub use selftest::{SampleResult, SelfTest, selftest};

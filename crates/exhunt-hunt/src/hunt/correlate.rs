@@ -277,7 +277,7 @@ pub(crate) fn requests_to_shells(
             d.insert("last_time".into(), serde_json::json!(t.to_string()));
         }
         put(&mut d, "shell_finding", &shell.origin);
-        let ioc_ip = parse_ip(&ip).is_some_and(|a| !engines.kb.iocs.match_ip(a).is_empty());
+        let ioc_ip = parse_ip(&ip).is_some_and(|a| !engines.ioc.match_ip(a).is_empty());
         if ioc_ip {
             d.insert("actor_ip".into(), serde_json::json!(true));
         }

@@ -103,7 +103,7 @@ struct FileCheck<'a> {
 impl<'a> FileCheck<'a> {
     fn new(engines: &Engines<'_>, facts: FileFacts<'a>) -> FileCheck<'a> {
         let name = winpath::file_name(facts.windows_path);
-        let iocs = &engines.kb.iocs;
+        let iocs = &engines.ioc;
         FileCheck {
             name,
             is_script: SCRIPT_EXTENSIONS.contains(&ext_of(name).as_str()),
@@ -160,7 +160,7 @@ impl<'a> FileCheck<'a> {
     ) -> (Vec<Finding>, Option<ErrorRecord>) {
         let f = &self.facts;
         let (name, is_script) = (self.name, self.is_script);
-        let iocs = &engines.kb.iocs;
+        let iocs = &engines.ioc;
         let mut findings = Vec::new();
         let mut error = None;
         let sha = content.map(|bytes| hex::encode(Sha256::digest(bytes)));

@@ -8,10 +8,8 @@ use super::{Engines, HuntOptions, Progress};
 use crate::discover::Layout;
 use crate::evidence::EvidenceSource;
 use crate::readers::{self, FileStats, LogFile, LogKind, Record, RecordSink};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use exhunt_detect::{Candidates, Fields, SigmaRuleInfo};
-use exhunt_kb::IocSet;
-use exhunt_kb::ioc::{IocDetail, IocKind, normalize_user_agent};
+use exhunt_kb::ioc::{IocKind, normalize_user_agent};
 use exhunt_model::{ErrorRecord, Evidence, Finding, FindingKind, Severity, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -69,48 +67,6 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     host.parse().ok()
 }
 
-/// A literal prefilter over the IOC IPs and user agents, so that only lines containing one are parsed for them.
-pub(crate) struct IocPrefilter {
-    ac: Option<AhoCorasick>,
-    /// Some IP entry is a network, not a host: every line with a client IP must be checked.
-    has_networks: bool,
-}
-
-impl IocPrefilter {
-    pub(crate) fn new(iocs: &IocSet) -> IocPrefilter {
-        let mut lits: Vec<String> = Vec::new();
-        let mut has_networks = false;
-        for hit in iocs.entries() {
-            match &hit.entry.detail {
-                IocDetail::Ip(net) if net.is_host() => lits.push(net.first().to_string()),
-                IocDetail::Ip(_) => has_networks = true,
-                IocDetail::UserAgent { .. } => {
-                    let v = hit.entry.value.as_str();
-                    lits.push(v.replace(' ', "+"));
-                    lits.push(v.replace('+', " "));
-                }
-                _ => {}
-            }
-        }
-        lits.retain(|l| l.len() >= 4);
-        lits.sort();
-        lits.dedup();
-        let ac = (!lits.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&lits)
-                .expect("invariant: an automaton over a few hundred literals builds")
-        });
-        IocPrefilter { ac, has_networks }
-    }
-
-    fn is_match(&self, raw: &[u8]) -> bool {
-        self.has_networks || self.ac.as_ref().is_some_and(|ac| ac.is_match(raw))
-    }
-}
-
 /// One line that matched something.
 #[derive(Clone, Debug)]
 pub(crate) struct LogHit {
@@ -155,7 +111,7 @@ struct Sink<'e> {
 impl<'e> RecordSink for Sink<'e> {
     fn want(&mut self, _kind: LogKind, raw: &[u8]) -> bool {
         self.candidates = self.engines.log.prefilter(self.source, raw);
-        self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.is_match(raw);
+        self.ioc_candidate = field_names(self.kind).is_some() && self.engines.ioc.may_match_line(raw);
         // The first records of a file name the server; cheap to take them all (they are few per file).
         let want_server = self.server_samples > 0;
         self.for_rules = !self.candidates.is_empty() || self.ioc_candidate || want_server || self.sigma_web;
@@ -194,7 +150,7 @@ impl<'e> RecordSink for Sink<'e> {
             |f: fn(&FieldNames) -> &'static str| names.as_ref().and_then(|n| r.get(f(n))).unwrap_or("").to_string();
         let mut iocs = Vec::new();
         if self.ioc_candidate {
-            let iocset = &self.engines.kb.iocs;
+            let iocset = &self.engines.ioc;
             if let Some(ip) = parse_ip(&get(|n| n.ip)) {
                 for h in iocset.match_ip(ip) {
                     iocs.push((IocKind::Ip, h.pack_id().to_string(), h.value().to_string(), h.cite()));

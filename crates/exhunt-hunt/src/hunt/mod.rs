@@ -1,7 +1,7 @@
 //! The hunt of one host: discovery → logs → files → correlation → verdict, coverage and next steps. Every log is
 //! read once: the correlation works from the web-log requests the log pass kept.
 //!
-//! [`Engines`] holds everything compiled once per run (log, path and file rules, the IOC prefilter) and is shared by
+//! [`Engines`] holds everything compiled once per run (log, path and file rules, the IOC index and its prefilter) and is shared by
 //! every host. [`hunt_host`] reads one [`EvidenceSource`] and returns a [`HostResult`]: the findings, the host report
 //! and the error records. Detection itself is in `exhunt-detect`; this module only reads evidence, asks the engines,
 //! and turns their answers into findings with evidence that a person can go and look at.
@@ -26,7 +26,7 @@ use crate::discover::{self, Layout};
 use crate::evidence::EvidenceSource;
 use crate::readers::ReadOptions;
 use crate::verdict;
-use exhunt_detect::{FileRules, LogRules, PathRules, SigmaRules};
+use exhunt_detect::{FileRules, IocIndex, LogRules, PathRules, SigmaRules};
 use exhunt_kb::{Diagnostic, Kb};
 use exhunt_model::{BuildSpan, ErrorRecord, Finding, HostReport, HostVerdict, Incident, Severity, Timestamp};
 use std::collections::BTreeMap;
@@ -39,7 +39,8 @@ pub struct Engines<'k> {
     pub file: FileRules,
     /// Sigma rules from `--sigma` folders (none built in: SigmaHQ's rules are the user's to bring).
     pub sigma: SigmaRules,
-    pub(crate) ioc: logs::IocPrefilter,
+    /// The IOC packs indexed for matching, with the log lines' prefilter.
+    pub ioc: IocIndex<'k>,
 }
 
 impl<'k> Engines<'k> {
@@ -50,7 +51,7 @@ impl<'k> Engines<'k> {
         let (file, d3) = FileRules::new(kb);
         d.extend(d2);
         d.extend(d3);
-        let ioc = logs::IocPrefilter::new(&kb.iocs);
+        let ioc = IocIndex::new(&kb.iocs);
         (Engines { kb, log, path, file, sigma: SigmaRules::empty(), ioc }, d)
     }
 }

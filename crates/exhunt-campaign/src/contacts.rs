@@ -26,6 +26,7 @@
 //! Nothing here reads a file: the caller passes the bytes and the import time.
 
 use crate::error::{ContactError, ContactProblem, quote};
+use exhunt_model::net::{IpNet, NetError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -98,60 +99,24 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// An IPv4 or IPv6 network, its host bits zero. (Private to attribution until the model has a network type.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Net {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Net {
-    /// `192.0.2.0/24`, `2001:db8::/32`, or one address. An IPv4-mapped IPv6 network of /96 or longer is the IPv4
-    /// network. Host bits set under the prefix are an error that names the network.
-    fn parse(s: &str) -> Result<Net, String> {
-        let (addr_text, prefix_text) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr =
-            addr_text.parse().map_err(|_| format!("`{}` is not an IPv4 or IPv6 address", quote(addr_text)))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix_text {
-            None => max,
-            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
-                match p.parse::<u8>() {
-                    Ok(n) if n <= max => n,
-                    _ => return Err(format!("has prefix length /{p}; it runs from 0 to {max}")),
-                }
-            }
-            Some(p) => return Err(format!("has prefix length `/{}`; it runs from 0 to {max}", quote(p))),
-        };
-        let (addr, prefix) = match addr {
-            IpAddr::V6(a) if prefix >= 96 && a.to_ipv4_mapped().is_some() => (addr.to_canonical(), prefix - 96),
-            _ => (addr, prefix),
-        };
-        let net = Net { addr: network(addr, prefix), prefix };
-        if net.addr != addr {
-            return Err(format!("has host bits set under its /{prefix}; the network is `{net}`"));
+/// Parses a `match` network with the model's one network type, in this file's words (operator text quoted).
+fn parse_net(s: &str) -> Result<IpNet, String> {
+    IpNet::parse(s).map_err(|e| match e {
+        NetError::Address(a) => format!("`{}` is not an IPv4 or IPv6 address", quote(&a)),
+        NetError::Prefix { prefix, max }
+            if !prefix.is_empty() && prefix.len() <= 3 && prefix.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!("has prefix length /{prefix}; it runs from 0 to {max}")
         }
-        Ok(net)
-    }
-
-    pub fn addr(&self) -> IpAddr {
-        self.addr
-    }
-
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// True when `ip` (an IPv4-mapped IPv6 address as IPv4) is in the network.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        ip.is_ipv4() == self.addr.is_ipv4() && network(ip, self.prefix) == self.addr
-    }
+        NetError::Prefix { prefix, max } => format!("has prefix length `/{}`; it runs from 0 to {max}", quote(&prefix)),
+        NetError::HostBits { prefix, network, .. } => {
+            format!("has host bits set under its /{prefix}; the network is `{}/{}`", network.first(), network.prefix())
+        }
+        other => other.to_string(),
+    })
 }
 
+/// The network of `ip` at `prefix` (the index's lookup key).
 fn network(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
@@ -165,17 +130,11 @@ fn network(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
-impl fmt::Display for Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
 /// What a contact is for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Match {
     /// Addresses in a network (`192.0.2.0/24`, `2001:db8::/48`, one address).
-    Net(Net),
+    Net(IpNet),
     /// Addresses the AS announces (`AS64500`).
     Asn(u32),
     /// Hosts named the domain or under it (`example.org` covers `mail.example.org`), lower case.
@@ -210,7 +169,7 @@ impl Match {
             };
         }
         if t.contains('/') || t.parse::<IpAddr>().is_ok() {
-            return Net::parse(t).map(Match::Net);
+            return parse_net(t).map(Match::Net);
         }
         if t.contains(':') {
             return Err(
@@ -224,7 +183,7 @@ impl Match {
 impl fmt::Display for Match {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Match::Net(n) => write!(f, "{n}"),
+            Match::Net(n) => write!(f, "{}/{}", n.first(), n.prefix()),
             Match::Asn(n) => write!(f, "AS{n}"),
             Match::Domain(d) => f.write_str(d),
             Match::Organisation { name, .. } => write!(f, "org:{name}"),
@@ -492,10 +451,10 @@ impl Contacts {
         for (i, contact) in c.contacts.iter().enumerate() {
             match &contact.matcher {
                 Match::Net(n) => {
-                    c.nets.entry((n.addr, n.prefix)).or_default().push(i);
-                    let list = if n.addr.is_ipv4() { &mut c.prefixes.0 } else { &mut c.prefixes.1 };
-                    if !list.contains(&n.prefix) {
-                        list.push(n.prefix);
+                    c.nets.entry((n.first(), n.prefix())).or_default().push(i);
+                    let list = if n.is_ipv4() { &mut c.prefixes.0 } else { &mut c.prefixes.1 };
+                    if !list.contains(&n.prefix()) {
+                        list.push(n.prefix());
                     }
                 }
                 Match::Domain(d) => c.domains.entry(d.clone()).or_default().push(i),
@@ -1240,7 +1199,7 @@ ORG:example cu,a@x.example,
         for contact in c.iter() {
             assert_eq!(Match::parse(&contact.matcher.to_string()).as_ref(), Ok(&contact.matcher));
             let found = match &contact.matcher {
-                Match::Net(n) => c.find(n.addr(), None, &[], &[]),
+                Match::Net(n) => c.find(n.first(), None, &[], &[]),
                 Match::Domain(d) => c.find(elsewhere, None, &[d.as_str()], &[]),
                 Match::Asn(n) => c.find(elsewhere, Some(*n), &[], &[]),
                 Match::Organisation { name, .. } => c.find(elsewhere, None, &[], &[name.as_str()]),

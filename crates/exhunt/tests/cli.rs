@@ -8,12 +8,7 @@ fn exhunt() -> Command {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}", path.display()));
-    assert_eq!(actual, want, "golden {name} differs; rerun with UPDATE_GOLDEN=1 and review");
+    exhunt_testkit::golden(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name), actual);
 }
 
 #[test]

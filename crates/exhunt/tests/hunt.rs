@@ -229,9 +229,7 @@ fn the_demo_runs_end_to_end() {
 
 #[test]
 fn sigma_rules_run_on_web_logs_and_unloadable_rules_are_listed() {
-    let shared = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let shared = exhunt_testkit::shared();
     let tmp = tempfile::tempdir().expect("tmp");
     let root = lab(tmp.path(), "used", 5);
     let mine = tmp.path().join("my-rules");

@@ -5,15 +5,8 @@ use exhunt_hunt::evidence::{self, OpenOptions};
 use exhunt_hunt::hunt::{Engines, HuntOptions, hunt_host};
 use exhunt_kb::Kb;
 use exhunt_model::{HostVerdict, Locator, Severity};
-use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus").is_dir(), "the shared corpus is missing at {}", p.display());
-    p
-}
+use exhunt_testkit::shared;
+use std::path::Path;
 
 fn hunt(dir: &Path) -> exhunt_hunt::hunt::HostResult {
     let kb = Kb::builtin();

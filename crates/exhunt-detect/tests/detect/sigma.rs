@@ -10,10 +10,7 @@ use exhunt_detect::sigma::SigmaRules;
 use exhunt_detect::{Event, SigmaHit};
 
 fn corpus() -> PathBuf {
-    let shared = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared.join("corpus/rules/sigma")
+    exhunt_testkit::corpus().join("rules/sigma")
 }
 
 fn rules() -> &'static SigmaRules {

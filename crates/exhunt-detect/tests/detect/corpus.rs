@@ -5,11 +5,9 @@ use exhunt_detect::FileRules;
 use exhunt_detect::scan::{BodyAnchors, fingerprint};
 use exhunt_kb::Kb;
 use exhunt_model::{Build, BuildSource, Chain, ChainStatus, Class, Observation, Probe, ScanStatus};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
+use exhunt_testkit::corpus;
 
 fn shipped() -> Kb {
     Kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kb")).0

@@ -8,17 +8,11 @@ use exhunt_hunt::evidence::{self, OpenOptions};
 use exhunt_hunt::readers::events::flatten::{from_evtx_json, from_export};
 use exhunt_hunt::readers::events::{EventFormat, EventOptions, EventSink, EventStats, evtx, json, scan_events};
 use exhunt_model::Locator;
+use exhunt_testkit::shared;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The shared folder (`EXHUNT_SHARED`, else `../shared` beside the workspace); a missing corpus fails.
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus").is_dir(), "the shared corpus is missing at {} (set EXHUNT_SHARED)", p.display());
-    p
-}
 
 fn corpus(rel: &str) -> PathBuf {
     let p = shared().join("corpus").join(rel);

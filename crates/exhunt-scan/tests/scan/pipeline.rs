@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-mod common;
+use crate::common;
 
 /// What the server saw: connections accepted, the paths it answered in order, and the most request heads that
 /// were complete in its buffer at once.

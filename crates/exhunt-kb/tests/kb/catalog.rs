@@ -4,16 +4,9 @@
 
 use exhunt_kb::{Catalog, Kb};
 use exhunt_model::{Build, Chain, ChainStatus};
+use exhunt_testkit::shared;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus").is_dir(), "the shared folder is missing at {} (set EXHUNT_SHARED)", p.display());
-    p
-}
+use std::path::Path;
 
 fn kb() -> Kb {
     let (kb, diags) = Kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kb"));
@@ -185,12 +178,7 @@ fn builds_missing_from_a_known_cu_are_inferred_from_their_neighbours() {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}", path.display()));
-    assert_eq!(actual, want, "golden {name} differs; rerun with UPDATE_GOLDEN=1 and review");
+    exhunt_testkit::golden(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog").join(name), actual);
 }
 
 #[test]

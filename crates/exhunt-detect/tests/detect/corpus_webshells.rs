@@ -10,8 +10,9 @@
 use exhunt_detect::{FileRules, FileScanner};
 use exhunt_kb::Kb;
 use exhunt_model::Severity;
+use exhunt_testkit::shared;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What a `webshells/` entry must give.
 #[derive(Clone, Copy, Debug)]
@@ -93,14 +94,6 @@ const WEBSHELLS: &[(&str, Want)] = &[
     // .aspx name, so it is reported like a shell, as the XSLT family (EXH-FILE-0001 also names the Chopper call).
     ("webshells/other_aspx/xl7dev_xml_xml.aspx", Want::Shell("xslt-shell")),
 ];
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus/manifest.jsonl").is_file(), "the corpus is missing at {} (set EXHUNT_SHARED)", p.display());
-    p
-}
 
 fn shipped() -> Kb {
     let (kb, diags) = Kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kb"));

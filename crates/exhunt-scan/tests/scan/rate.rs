@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 /// One request as the server saw it: when its head was complete, on which port, for which path.
 type Arrivals = Arc<Mutex<Vec<(Instant, u16, String)>>>;
 
-mod common;
+use crate::common;
 use common::server_config;
 
 /// Answers every request with a bare 401 (which the ladder reads as a hint of Exchange, so it climbs to its NTLM

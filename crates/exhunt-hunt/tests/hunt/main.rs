@@ -5,9 +5,17 @@
 mod common;
 
 mod apphost_corpus;
+mod baseline;
+mod corpus_events;
+mod corpus_files;
+mod corpus_logs;
 mod discovery;
+mod event_hunt;
+mod events;
 mod evidence;
 mod exchange_csv;
 mod hive_writer;
 mod iis_corpus;
+mod lab;
 mod robustness;
+mod sweep;

@@ -5,15 +5,7 @@
 use exhunt_hunt::hunt::{Engines, check_bytes};
 use exhunt_kb::Kb;
 use exhunt_model::Severity;
-use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus/manifest.jsonl").is_file(), "the shared corpus is missing at {}", p.display());
-    p
-}
+use exhunt_testkit::shared;
 
 /// Manifest entries that are not server-side shells: the most the hunt may say about them.
 const BORDERLINE: &[(&str, Severity)] = &[

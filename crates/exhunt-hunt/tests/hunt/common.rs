@@ -3,15 +3,9 @@
 use exhunt_detect::Fields;
 use exhunt_hunt::readers::{FileStats, LogKind, ReadOptions, Record, read_log};
 use exhunt_model::Timestamp;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The shared folder (`EXHUNT_SHARED`, else `../shared` beside the workspace).
-pub fn shared() -> PathBuf {
-    match std::env::var_os("EXHUNT_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
+pub use exhunt_testkit::shared;
 
 /// A corpus file, which must exist.
 pub fn corpus(rel: &str) -> PathBuf {

@@ -7,14 +7,8 @@ use exhunt_hunt::evidence::{self, OpenOptions};
 use exhunt_hunt::hunt::{Engines, HostResult, HuntOptions, hunt_host};
 use exhunt_kb::Kb;
 use exhunt_model::{Finding, Severity, Stage};
-use std::path::PathBuf;
+use exhunt_testkit::shared;
 use std::sync::OnceLock;
-
-fn shared() -> PathBuf {
-    std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
 
 fn result() -> &'static (HostResult, usize) {
     static R: OnceLock<(HostResult, usize)> = OnceLock::new();

@@ -4,15 +4,7 @@
 use exhunt_hunt::evidence::{self, OpenOptions};
 use exhunt_hunt::hunt::{BaselineSet, Engines, HuntOptions, hunt_host};
 use exhunt_kb::Kb;
-use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("EXHUNT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(p.join("corpus").is_dir(), "the shared corpus is missing at {}", p.display());
-    p
-}
+use exhunt_testkit::shared;
 
 #[test]
 fn changed_and_new_exchange_files_are_reported_against_the_servers_build() {

@@ -12,8 +12,6 @@ use exhunt_testkit::shared;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The shared folder (`EXHUNT_SHARED`, else `../shared` beside the workspace); a missing corpus fails.
-
 fn corpus(rel: &str) -> PathBuf {
     let p = shared().join("corpus").join(rel);
     assert!(p.is_file(), "corpus file missing: {}", p.display());

@@ -2,20 +2,10 @@
 
 use exhunt_kb::Rule;
 use exhunt_model::{Evidence, Finding, FindingKind, Severity, Timestamp};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// A stable finding id: the first 16 hex digits of SHA-256 over the rule id and the parts that locate the evidence.
-/// The same evidence gives the same id on every run and every machine.
-pub fn finding_id(rule: &str, parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    h.update(rule.as_bytes());
-    for p in parts {
-        h.update([0u8]);
-        h.update(p.as_bytes());
-    }
-    hex::encode(&h.finalize()[..8])
-}
+/// A stable finding id: one function for scan and hunt ([`exhunt_detect::finding_id`]).
+pub use exhunt_detect::finding_id;
 
 /// A finding from a kb rule.
 pub(crate) fn from_rule(

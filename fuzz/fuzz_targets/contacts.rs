@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(email_problem(&c.email), None, "{:?}", c.email);
         assert_eq!(Match::parse(&c.matcher.to_string()).as_ref(), Ok(&c.matcher));
         let found = match &c.matcher {
-            Match::Net(n) => contacts.find(n.addr(), None, &[], &[]),
+            Match::Net(n) => contacts.find(n.first(), None, &[], &[]),
             Match::Domain(d) => contacts.find(elsewhere, None, &[d.as_str()], &[]),
             Match::Asn(n) => contacts.find(elsewhere, Some(*n), &[], &[]),
             Match::Organisation { name, .. } => contacts.find(elsewhere, None, &[], &[name.as_str()]),

@@ -37,7 +37,8 @@ BITS=$(python3 -c "import math,sys; n=int(sys.argv[1]); b=int(math.log2(n)); ass
 RANGE="127.77.0.0/$((32 - BITS))"
 
 command -v nmap >/dev/null || { apt-get install -y -qq --no-install-recommends nmap >/dev/null; }
-cargo build -q --release -p exhunt -p exhunt-scan --example handshake_floor
+cargo build -q --release -p exhunt
+cargo build -q --release -p exhunt-scan --example handshake_floor
 BIN="${CARGO_TARGET_DIR:-target}/release/exhunt"
 WORK="$(mktemp -d)"
 LAB=""

@@ -3,9 +3,9 @@
 
 use crate::http::{Conn, Limits};
 use crate::ladder::{failed_probe, probe_from_response};
-use exhunt_detect::scan::{BodyAnchors, fingerprint};
+use exhunt_detect::scan::{BodyAnchors, fingerprint, observation_of};
 use exhunt_kb::Kb;
-use exhunt_model::{Observation, Probe, ScanStatus};
+use exhunt_model::{Observation, Probe};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -71,20 +71,7 @@ pub async fn observation(raw: &[u8], chunk: usize, limits: &Limits, kb: &Kb) -> 
     ] {
         probes.push(probe(name, path, raw, chunk, limits, &anchors).await);
     }
-    let mut obs = Observation {
-        seq: Some(0),
-        ip: std::net::Ipv4Addr::LOCALHOST.into(),
-        port: 443,
-        name: None,
-        status: if probes[0].status.is_some() { ScanStatus::Success } else { ScanStatus::ProtocolError },
-        phase: None,
-        error: None,
-        started: "2021-03-02T00:00:00Z".into(),
-        elapsed_ms: 0,
-        tls: None,
-        probes,
-        fingerprint: None,
-    };
+    let mut obs = observation_of(probes);
     obs.fingerprint = fingerprint(&obs, kb);
     obs
 }

@@ -44,15 +44,22 @@ pub fn sample_observation(s: &exhunt_kb::scan::FingerprintSample, anchors: &Body
             }
         })
         .collect::<Vec<_>>();
+    observation_of(probes)
+}
+
+/// An observation of `127.0.0.1:443` at a fixed time made of `probes` alone, not yet fingerprinted: `success` when
+/// the first request got an answer, else `protocol-error`. What a sample or a replay of canned bytes is judged on.
+pub fn observation_of(probes: Vec<exhunt_model::Probe>) -> exhunt_model::Observation {
+    use exhunt_model::ScanStatus;
     exhunt_model::Observation {
         seq: Some(0),
         ip: std::net::Ipv4Addr::LOCALHOST.into(),
         port: 443,
         name: None,
         status: if probes.first().is_some_and(|p| p.status.is_some()) {
-            exhunt_model::ScanStatus::Success
+            ScanStatus::Success
         } else {
-            exhunt_model::ScanStatus::ProtocolError
+            ScanStatus::ProtocolError
         },
         phase: None,
         error: None,

@@ -9,7 +9,7 @@
 //!   is skipped.
 
 use crate::tickets::{HostKey, recompute};
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 use exhunt_campaign::check::{self, Seen};
 use exhunt_model::{Observation, ScanMetadata};
 use serde::Serialize;
@@ -242,13 +242,13 @@ impl Store {
         let mut hosts: BTreeSet<HostKey> = BTreeSet::new();
         // One order for every writer (address, port), so that concurrent ingests into PostgreSQL never deadlock.
         let mut order: Vec<&(u64, Observation, String)> = batch.iter().collect();
-        order.sort_by_key(|a| (a.1.ip.to_string(), a.1.port));
+        // The order of `tickets::HostKey` (address as text, port), the order the tickets are locked in.
+        order.sort_by_cached_key(|a| (a.1.ip.to_string(), a.1.port));
         for (_, o, line) in order {
             let id = observation_id(o);
             let ip = o.ip.to_string();
             let time = exhunt_model::Timestamp::parse_rfc3339(&o.started).map(|t| t.unix()).unwrap_or(0);
             let fp = o.fingerprint.as_ref();
-            let data = envelope_data(line);
             let inserted = sqlx::query(
                 "INSERT INTO observations (id, run_id, ip, port, time, status, class, build, data) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
@@ -261,7 +261,7 @@ impl Store {
             .bind(o.status.as_str())
             .bind(fp.map(|f| f.class.as_str()))
             .bind(fp.and_then(|f| f.build).map(|b| b.to_string()))
-            .bind(data)
+            .bind(line.trim_end())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -311,21 +311,10 @@ impl Store {
     }
 }
 
-impl Backend {
-    pub(crate) fn is_postgres(&self) -> bool {
-        *self == Backend::Postgres
-    }
-}
-
 /// An observation's identity: where and when it was made (the same observation in two files is one).
 fn observation_id(o: &Observation) -> String {
     let key = format!("{}|{}|{}|{}", o.ip, o.port, o.started, o.seq.map(|s| s.to_string()).unwrap_or_default());
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
-}
-
-/// The `data` of an envelope line, as written (kept whole so that verdicts can be recomputed later).
-fn envelope_data(line: &str) -> String {
-    line.trim_end().to_string()
 }
 
 /// An observation line, `None` for another record type, an error for a line that is no record.

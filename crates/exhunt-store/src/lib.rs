@@ -28,6 +28,12 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    pub(crate) fn is_postgres(&self) -> bool {
+        *self == Backend::Postgres
+    }
+}
+
 /// An open campaign.
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -60,14 +60,13 @@ fn observation(ip: &str, seq: u64, t: i64, host: Host<'_>) -> Observation {
         }],
         fingerprint: None,
     };
-    let exchange = |build: &str, shells: &[&str], probed: bool| {
+    let exchange = |build: &str, shells: &[&str]| {
         let b = Build::parse(build).expect("build");
         let verdict = kb.verdict(&b);
         let chains = exhunt_model::Chain::ALL
             .iter()
             .map(|c| (c.as_str().to_string(), verdict.chain(*c).map(|v| v.status).expect("chain")))
             .collect();
-        let _ = probed;
         Fingerprint {
             class: Class::Exchange,
             build: Some(b),
@@ -91,9 +90,9 @@ fn observation(ip: &str, seq: u64, t: i64, host: Host<'_>) -> Observation {
                 status: Some(404),
                 ..Probe::default()
             });
-            o.fingerprint = Some(exchange(build, shells, true));
+            o.fingerprint = Some(exchange(build, shells));
         }
-        Host::ExchangeNoShellCheck(build) => o.fingerprint = Some(exchange(build, &[], false)),
+        Host::ExchangeNoShellCheck(build) => o.fingerprint = Some(exchange(build, &[])),
         Host::Timeout => {
             o.status = ScanStatus::Timeout;
             o.phase = Some("connect".into());

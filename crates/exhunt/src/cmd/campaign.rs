@@ -11,7 +11,7 @@ use exhunt_store::{Kind, Status, Store, StoreError, TicketFilter};
 use std::io::Write as _;
 
 pub fn run(cmd: CampaignCommand) -> anyhow::Result<Code> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = super::runtime()?;
     rt.block_on(run_async(cmd))
 }
 

@@ -61,7 +61,7 @@ fn demo_scan(dir: &Path, seed: u64, epoch: u32, port: u16) -> anyhow::Result<(st
     use exhunt_lab::serve::{Bind, ServeOptions, parse_range, start};
     std::fs::create_dir_all(dir)?;
     let range = parse_range(DEMO_SCAN_RANGE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = super::runtime()?;
     let opts = ServeOptions { ranges: vec![range], port, seed, epoch, bind: Bind::PerAddress };
     let lab = rt.block_on(start(opts, Kb::builtin())).map_err(|e| anyhow::anyhow!("the scan lab: {e}"))?;
     let name = |what: &str| if epoch == 0 { format!("{what}.jsonl") } else { format!("{what}-epoch{epoch}.jsonl") };

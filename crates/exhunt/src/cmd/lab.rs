@@ -1,4 +1,4 @@
-use crate::cli::{LabCommand, LabCompareArgs};
+use crate::cli::{LabCommand, LabCompareArgs, LabServeArgs, LabWorldArgs};
 use crate::exit::{Code, UsageError};
 use exhunt_lab::{EvidenceOptions, Scenario};
 
@@ -42,10 +42,49 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<Code> {
     }
 }
 
+/// `exhunt lab serve`: the simulated hosts on loopback until Ctrl-C.
+pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
+    use exhunt_lab::serve::start;
+    let opts = lab_world(&args.world)?;
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let lab = start(opts, exhunt_kb::Kb::builtin()).await.map_err(|e| UsageError(e.to_string()))?;
+        if let Some(path) = &args.truth {
+            let mut f = std::fs::File::create(path)?;
+            lab.write_truth(&mut f)?;
+        }
+        eprintln!(
+            "exhunt lab serve: {} hosts on port {} ({}); Ctrl-C stops",
+            lab.addrs().count(),
+            lab.port,
+            if lab.loopback_socket { "one socket on the loopback interface" } else { "one listener per address" }
+        );
+        tokio::signal::ctrl_c().await?;
+        lab.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Code::Clean)
+}
+
+/// The lab that `--hosts`, `--port`, `--seed` and `--bind` describe.
+pub fn lab_world(w: &LabWorldArgs) -> anyhow::Result<exhunt_lab::serve::ServeOptions> {
+    use exhunt_lab::serve::{Bind, ServeOptions, parse_range};
+    let ranges =
+        w.hosts.iter().map(|h| parse_range(h)).collect::<Result<Vec<_>, _>>().map_err(|e| UsageError(e.to_string()))?;
+    let bind = match w.bind.as_str() {
+        "per-address" => Bind::PerAddress,
+        "loopback" => Bind::Loopback,
+        _ => Bind::Auto,
+    };
+    let opts = ServeOptions { ranges, port: w.port, seed: w.seed, epoch: w.epoch, bind };
+    opts.validate().map_err(|e| UsageError(e.to_string()))?;
+    Ok(opts)
+}
+
 /// `exhunt lab compare`: how many addresses of the lab a scan saw otherwise than the lab's truth says, and what
 /// differs for the first ten. Exit 1 when any differ.
 pub fn compare(args: LabCompareArgs) -> anyhow::Result<Code> {
-    let opts = super::scan::lab_world(&args.world)?;
+    let opts = lab_world(&args.world)?;
     let kb = exhunt_kb::Kb::builtin();
     let seen = read_observations(&args.observations)?;
     let c = exhunt_lab::serve::compare(opts.addrs().map(|a| (a, opts.truth_of(a, &kb))), &seen, args.webshells);

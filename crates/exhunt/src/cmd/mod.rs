@@ -17,7 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Kb(cmd) => kb::run(cmd),
         Command::Hunt(args) => hunt::run(args),
         Command::Lab(LabTop::Evidence(cmd)) => lab::run(cmd),
-        Command::Lab(LabTop::Serve(args)) => scan::lab_serve(args),
+        Command::Lab(LabTop::Serve(args)) => lab::lab_serve(args),
         Command::Lab(LabTop::Compare(args)) => lab::compare(args),
         Command::Scan(args) => scan::scan(args),
         Command::Detect(args) => detect::run(args),
@@ -25,6 +25,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Campaign(cmd) => campaign::run(cmd),
         Command::Demo { dir, scenario, seed, size } => demo::run(dir, &scenario, seed, &size),
     }
+}
+
+/// The one tokio runtime of a command that does network or database work (scan, lab, campaign, demo).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Loads the knowledge base named by `--kb`, or the built-in one. A knowledge base with errors is a configuration

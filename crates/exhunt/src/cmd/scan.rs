@@ -1,16 +1,12 @@
 //! `exhunt scan` and `exhunt lab serve`: argument glue around `exhunt-scan` (its [`ScanJob`]) and
 //! `exhunt-lab::serve`.
 
-use crate::cli::{LabServeArgs, LabWorldArgs, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::exit::{Code, UsageError};
 use exhunt_report::shadowserver;
 use exhunt_scan::scan::from_line;
 use exhunt_scan::{JobError, ScanJob, ScanSpec};
 use std::sync::{Arc, Mutex};
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<Code> {
     let kb = super::load_kb(args.kb.kb.as_deref())?;
@@ -132,42 +128,4 @@ impl Stream {
 /// A lock that a panicked holder did not poison for good (the data is a writer).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-pub fn lab_serve(args: LabServeArgs) -> anyhow::Result<Code> {
-    use exhunt_lab::serve::start;
-    let opts = lab_world(&args.world)?;
-    let rt = runtime()?;
-    rt.block_on(async move {
-        let lab = start(opts, exhunt_kb::Kb::builtin()).await.map_err(|e| UsageError(e.to_string()))?;
-        if let Some(path) = &args.truth {
-            let mut f = std::fs::File::create(path)?;
-            lab.write_truth(&mut f)?;
-        }
-        eprintln!(
-            "exhunt lab serve: {} hosts on port {} ({}); Ctrl-C stops",
-            lab.addrs().count(),
-            lab.port,
-            if lab.loopback_socket { "one socket on the loopback interface" } else { "one listener per address" }
-        );
-        tokio::signal::ctrl_c().await?;
-        lab.shutdown().await;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(Code::Clean)
-}
-
-/// The lab that `--hosts`, `--port`, `--seed` and `--bind` describe.
-pub fn lab_world(w: &LabWorldArgs) -> anyhow::Result<exhunt_lab::serve::ServeOptions> {
-    use exhunt_lab::serve::{Bind, ServeOptions, parse_range};
-    let ranges =
-        w.hosts.iter().map(|h| parse_range(h)).collect::<Result<Vec<_>, _>>().map_err(|e| UsageError(e.to_string()))?;
-    let bind = match w.bind.as_str() {
-        "per-address" => Bind::PerAddress,
-        "loopback" => Bind::Loopback,
-        _ => Bind::Auto,
-    };
-    let opts = ServeOptions { ranges, port: w.port, seed: w.seed, epoch: w.epoch, bind };
-    opts.validate().map_err(|e| UsageError(e.to_string()))?;
-    Ok(opts)
 }
